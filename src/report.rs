@@ -72,8 +72,9 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
         "watchdog.device",
         format_args!("{}:{}", num.major, num.minor),
     );
-    match sysfs::watchdog_dir(num) {
-        Some(dir) => {
+    match watchdog::sysfs_dir(path, num) {
+        Err(e) => return r.put("watchdog.error", e),
+        Ok(Some(dir)) => {
             r.put("watchdog.sysfs", dir.display());
             for attr in [
                 "identity",
@@ -100,9 +101,9 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
                 None => r.put("watchdog.options", "unknown (sysfs has no options before Linux 6.4; opening the device to ask would start it)"),
             }
         }
-        None => r.put(
+        Ok(None) => r.put(
             "watchdog.sysfs",
-            "none (no /sys/class/watchdog entry for this device)",
+            "none (a legacy driver without /sys/class/watchdog)",
         ),
     }
     let holders = sysfs::holders(&watchdog::aliases(num));
