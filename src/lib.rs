@@ -8,6 +8,7 @@ pub mod log;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod fsutil;
 pub mod guard;
 pub mod indicator;
 pub mod monitor;
