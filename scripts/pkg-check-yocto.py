@@ -10,7 +10,10 @@ and bitbake.conf by a stub with each release's S/UNPACKDIR layout:
   wrynose    UNPACKDIR ??= ${WORKDIR}/sources, S = ${UNPACKDIR}/${BP}, and
              do_unpack's rule that S must lie inside UNPACKDIR
 
-For each release this checks what the parser makes of the recipe, its
+It first reads conf/layer.conf with the same parser (series, dependency,
+BBFILES matching the recipe) and checks that README.md and SECURITY.md say
+what yocto-check-layer asks for. For each release it then checks what the
+parser makes of the recipe, its
 crates.inc and the example bbappend: the crates and checksums against
 Cargo.lock, LIC_FILES_CHKSUM against LICENSE, the inherits and init
 variables; then it runs do_install (the shell bitbake would run) against a
@@ -278,6 +281,38 @@ def check_local_conf(bb, release, stub_dir, workdir, fail):
                f"{release}: STABILITY_RELEASE_SHA256 does not reach SRC_URI[sha256sum]")
 
 
+def check_layer(bb, fail):
+    """layer.conf as bitbake reads it, and the files yocto-check-layer asks for."""
+    import fnmatch
+    d = bb.data.init()
+    d.setVar("LAYERDIR", str(LAYER))
+    d.setVar("BBPATH", "")
+    d.setVar("BBFILES", "")
+    try:
+        bb.parse.handle(str(LAYER / "conf/layer.conf"), d)
+    except Exception as e:
+        fail.check(False, f"layer.conf: bitbake cannot parse it: {e}")
+        return
+    compat = (d.getVar("LAYERSERIES_COMPAT_stability") or "").split()
+    for series in ("scarthgap", "wrynose"):
+        fail.check(series in compat, f"layer.conf: LAYERSERIES_COMPAT_stability lacks {series}")
+    fail.check("core" in (d.getVar("LAYERDEPENDS_stability") or "").split(),
+               "layer.conf: LAYERDEPENDS_stability lacks core")
+    fail.check("stability" in (d.getVar("BBFILE_COLLECTIONS") or "").split(),
+               "layer.conf: BBFILE_COLLECTIONS lacks stability")
+    fail.check(re.match(d.getVar("BBFILE_PATTERN_stability") or "^$", str(RECIPE)) is not None,
+               "layer.conf: BBFILE_PATTERN_stability does not match the recipe")
+    fail.check(any(fnmatch.fnmatch(str(RECIPE), g) for g in d.getVar("BBFILES").split()),
+               "layer.conf: BBFILES does not match the recipe")
+    fail.check(str(LAYER) in d.getVar("BBPATH").split(":"), "layer.conf: BBPATH lacks the layer")
+    readme = LAYER / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    for word in ("Maintainer", "patch", "@"):
+        fail.check(word in text, f"meta-stability/README.md does not mention {word!r} "
+                                 "(yocto-check-layer wants maintainer, patches, e-mail)")
+    fail.check((LAYER / "SECURITY.md").exists(), "meta-stability/SECURITY.md is missing")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, required=True)
@@ -289,6 +324,7 @@ def main():
     work.mkdir(parents=True)
     bb = import_bb(work / "stubs")
     fail = Failures()
+    check_layer(bb, fail)
     for release in RELEASES:
         workdir = work / release / "work"
         try:
@@ -306,7 +342,7 @@ def main():
     for item in fail.items:
         print(item, file=sys.stderr)
     if not fail.items:
-        print(f"recipe parsed and installed as {', '.join(RELEASES)} would")
+        print(f"layer.conf and recipe parsed, recipe installed, as {', '.join(RELEASES)} would")
     return 1 if fail.items else 0
 
 
