@@ -101,12 +101,15 @@ def check_kconfig(work):
     # olddefconfig would: no unknown symbols, no value kconfig refuses.
     fragment = EXT / "stability.config"
     kconf.warnings.clear()
+    kconf.warn_assign_undef = True  # a misspelt symbol must not pass silently
     kconf.load_config(str(fragment), replace=True)
     for w in kconf.warnings:
         problem(fragment, 0, f"kconfiglib: {w}")
     for line in fragment.read_text().splitlines():
         m = re.match(r"(BR2_\w+)=(.*)$", line)
-        if m and m.group(1) in syms and syms[m.group(1)].str_value != m.group(2).strip('"'):
+        if m and m.group(1) not in syms:
+            problem(fragment, 0, f"{m.group(1)} is not a symbol of this tree")
+        elif m and syms[m.group(1)].str_value != m.group(2).strip('"'):
             problem(fragment, 0, f"{m.group(1)}={m.group(2)} does not stick "
                                  f"(kconfig makes it {syms[m.group(1)].str_value!r})")
     if syms["BR2_PACKAGE_HOST_RUSTC"].str_value != "y":
