@@ -133,10 +133,12 @@ for flavour in busybox dpkg; do
 	r=$WORK/root-$flavour
 	make_root "$r" "$flavour"
 	cp "$WORK/scenario.sh" "$r/scenario.sh"
+	# A script that hangs (e.g. a daemon left in the foreground) fails after
+	# 60 s; --kill-child then takes the whole PID namespace down with it.
 	# shellcheck disable=SC2016 # $1/$2 are the inner shell's arguments
-	unshare --mount --pid --fork --propagation private sh -c '
+	timeout 60 unshare --kill-child --mount --pid --fork --propagation private sh -c '
 		mount -t proc proc "$1/proc" && mount --bind /dev/null "$1/dev/null" &&
 		FLAVOUR=$2 chroot "$1" /bin/sh /scenario.sh' sh "$r" "$flavour" ||
-		rc=1
+		{ rc=1; echo "$flavour: failed or timed out (exit $?)"; }
 done
 exit $rc
