@@ -139,6 +139,6 @@ for flavour in busybox dpkg; do
 	timeout 60 unshare --kill-child --mount --pid --fork --propagation private sh -c '
 		mount -t proc proc "$1/proc" && mount --bind /dev/null "$1/dev/null" &&
 		FLAVOUR=$2 chroot "$1" /bin/sh /scenario.sh' sh "$r" "$flavour" ||
-		{ rc=1; echo "$flavour: failed or timed out (exit $?)"; }
+		{ status=$?; rc=1; echo "$flavour: failed or timed out (exit $status)"; }
 done
 exit $rc
