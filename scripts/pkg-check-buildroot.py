@@ -362,7 +362,7 @@ def run_mk(work, src, config, cargo_home, override):
 def check_mk(work, src, cargo_home):
     config_ini = (src / "config.ini").read_text()
     if len(re.findall(r"^recovery_device = .*$", config_ini, re.M)) != 1:
-        problem(src / "config.ini", 0, "has not exactly one 'recovery_device = ' line, "
+        problem("config.ini", 0, "has not exactly one 'recovery_device = ' line, "
                                        "which STABILITY_INSTALL_CONFIG rewrites")
     # The .config lines Buildroot would include, as the kconfig check proves
     # Config.in produces them.
