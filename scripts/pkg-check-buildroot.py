@@ -388,6 +388,8 @@ def check_mk(work, src, cargo_home):
                 problem(PKG / "stability.mk", 0, f"{path} differs from {source.name}")
         expected = re.sub(r"^recovery_device = .*$", f"recovery_device = {device}", config_ini, flags=re.M)
         got = (target / "etc/stability/config.ini").read_text()
+        # Kept for check-packaging.sh's configs check (the daemon must accept it).
+        (work / f"installed-{device.replace(', ', '-')}.ini").write_text(got)
         if got != expected:
             problem(PKG / "stability.mk", 0, f"[{device}] /etc/stability/config.ini is not config.ini "
                                              f"with recovery_device = {device}")
