@@ -13,12 +13,12 @@ and bitbake.conf by a stub with each release's S/UNPACKDIR layout:
 It first reads conf/layer.conf with the same parser (series, dependency,
 BBFILES matching the recipe) and checks that README.md and SECURITY.md say
 what yocto-check-layer asks for. For each release it then checks what the
-parser makes of the recipe, its
-crates.inc and the example bbappend: the crates and checksums against
-Cargo.lock, LIC_FILES_CHKSUM against LICENSE, the inherits and init
-variables; then it runs do_install (the shell bitbake would run) against a
-source tree for systemd, sysvinit and both, and compares the installed files
-with their sources.
+parser makes of the recipe, its crates.inc, the example bbappend and the
+README's local.conf lines: the crates and checksums against Cargo.lock,
+LIC_FILES_CHKSUM against LICENSE, the inherits and init variables; then it
+runs do_install (the shell bitbake would run) against a source tree for
+systemd, sysvinit and both, and compares the installed files with their
+sources.
 
 Usage: pkg-check-yocto.py --src TREE --work DIR
   TREE: the project's files as a release tarball would hold them.
