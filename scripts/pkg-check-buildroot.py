@@ -340,7 +340,7 @@ endef
 
 
 def run_mk(work, src, config, cargo_home, override):
-    build = work / "build/stability-0.1.0"
+    build = work / "build/stability"
     target = work / "target"
     for d in (build.parent, target):
         shutil.rmtree(d, ignore_errors=True)
