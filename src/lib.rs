@@ -5,6 +5,8 @@
 #[macro_use]
 pub mod log;
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -252,6 +252,12 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
     for w in &loaded.warnings {
         warning!("{}", w.display(&cfg.source));
     }
+    #[cfg(feature = "bench")]
+    let mut bench = crate::bench::Polls::from_env();
+    #[cfg(feature = "bench")]
+    if bench.is_some() {
+        cfg.single_run = false; // interval 0: back-to-back polls
+    }
     let boot_id = clock::boot_id();
     let guard = start_up(&cfg, opts.dry_run, &boot_id);
     let mut watch = Watch::new(&cfg, boot_id.clone(), guard);
@@ -283,6 +289,10 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
             watch.after(&cfg, trigger, &outcome);
         } else if cfg.single_run {
             return if io_error { exit::IOERR } else { exit::OK };
+        }
+        #[cfg(feature = "bench")]
+        if bench.as_mut().is_some_and(crate::bench::Polls::after_poll) {
+            return exit::OK;
         }
         signals.sleep(cfg.interval_ms);
     }
