@@ -9,15 +9,17 @@ import argparse
 import glob
 import importlib.util
 import os
+import statistics
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scenario import run_scenario, Host  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCEN_DIR = os.path.join(os.path.dirname(HERE), "scenarios")
+FAKE = os.path.join(os.path.dirname(HERE), "fake", "stability")
+sys.path.insert(0, HERE)
+sys.path.insert(0, SCEN_DIR)
+from scenario import run_scenario, Host  # noqa: E402
 TRIPLES = {"x86_64": "x86_64-unknown-linux-musl", "aarch64": "aarch64-unknown-linux-musl"}
 
 
@@ -68,6 +70,12 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="run each selected scenario N times")
+    ap.add_argument("--fake", action="store_true",
+                    help="run the daemon scenarios against the shell stand-in daemon "
+                         "(tests/vm/fake/stability) instead of the real one, to check "
+                         "that the scenarios pass and fail as they should")
+    ap.add_argument("--fake-bug", metavar="BUG", default="none",
+                    help="with --fake: the bug the stand-in plays (see tests/vm/fake/stability)")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
 
@@ -80,8 +88,8 @@ def main():
     selected = []
     for w in wanted:
         if w == "all":
-            selected += list(scenarios)
-        elif w in ("smoke", "daemon"):
+            selected += [n for n, sc in scenarios.items() if sc.group != "measure"]
+        elif w in ("smoke", "daemon", "measure"):
             selected += [n for n, sc in scenarios.items() if sc.group == w]
         elif w in scenarios:
             selected.append(w)
@@ -94,19 +102,28 @@ def main():
     binaries = {}
     for arch in sorted({scenarios[n].arch for n in selected if scenarios[n].daemon}):
         path = os.path.join(a.repo, "target", TRIPLES[arch], "release", "stability")
-        if a.no_build:
+        if a.fake:
+            binaries[arch] = FAKE
+        elif a.no_build:
             binaries[arch] = path
         else:
             with open(os.path.join(results, f"cargo-{arch}.log"), "w") as log:
                 binaries[arch] = build_daemon(a.repo, arch, log)
-    host = Host(os.path.abspath(a.work), binaries)
+    host = Host(os.path.abspath(a.work), binaries, fake_bug=a.fake_bug if a.fake else None)
 
     passed = failed = 0
     t_all = time.monotonic()
     for name in selected:
+        metrics = {}
         for i in range(a.repeat):
             sc = scenarios[name]
             ok, msg, wall, run = run_scenario(sc, host, results)
+            if a.repeat > 1:
+                keep = os.path.join(results, f"{name}.{i + 1}")
+                subprocess.run(["rm", "-rf", keep])
+                os.rename(os.path.join(results, name), keep)
+            for k, v in (run.metrics.items() if run else ()):
+                metrics.setdefault(k, []).append(v)
             tag = "PASS" if ok else "FAIL"
             rep = f" #{i + 1}" if a.repeat > 1 else ""
             print(f"{tag} {name}{rep} ({wall:.1f} s): {msg}", flush=True)
@@ -114,6 +131,12 @@ def main():
                 print(f"     logs: {os.path.join(results, name)}", flush=True)
             passed += ok
             failed += not ok
+        if a.repeat > 1:
+            for k, vs in metrics.items():
+                if all(isinstance(v, (int, float)) for v in vs):
+                    vs = sorted(vs)
+                    print(f"     {name} {k}: median {statistics.median(vs):.3f} "
+                          f"min {vs[0]:.3f} max {vs[-1]:.3f} (n={len(vs)})", flush=True)
     print(f"vm: total {time.monotonic() - t_all:.0f} s", flush=True)
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0

@@ -237,8 +237,16 @@ class VM:
     # -- waiting --------------------------------------------------------------
     def wait_for(self, predicate, timeout):
         """Wait until predicate() (called under the lock) is true; False on timeout."""
+        end = time.monotonic() + timeout
         with self._cond:
-            return self._cond.wait_for(predicate, timeout)
+            while True:
+                if predicate():
+                    return True
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                # Slices: QEMU's exit is seen by polling, not by a notification.
+                self._cond.wait(min(left, 0.2))
 
     def find_events(self, name, after=0.0, **data):
         return [e for e in self.events if e.name == name and e.t >= after

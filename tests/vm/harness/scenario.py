@@ -48,7 +48,8 @@ class Scenario:
     module_args: dict = dataclasses.field(default_factory=dict)
     timeout: float = 60.0           # hard limit for the whole run
     trace: tuple = ("pci_cfg_write",)
-    group: str = "daemon"           # smoke | daemon
+    group: str = "daemon"           # smoke | daemon | measure (measure: only when named)
+    host_programs: tuple = ()       # host (x86_64) programs copied in with their shared libraries
     doc: str = ""
 
 
@@ -93,8 +94,10 @@ class Run:
     def mark(self, name, timeout, nth=1):
         t = self.vm.wait_mark(name, timeout, nth)
         if t is None:
-            raise Fail(f"guest marker {name!r} (#{nth}) not seen within {timeout:.0f} s"
-                       f" (marks: {self.vm.marks()})")
+            notable = [e for e in self.vm.events if e.name not in ("RESUME", "GUEST_CRASHLOADED")]
+            why = f"QEMU ended at t={self.vm.now():.1f}" if not self.vm.alive() else f"within {timeout:.0f} s"
+            raise Fail(f"guest marker {name!r} (#{nth}) not seen ({why});"
+                       f" events: {notable}; marks: {self.vm.marks()}")
         return t
 
     def shutdown_reason(self, timeout, after=0.0):
@@ -131,9 +134,10 @@ class Run:
 class Host:
     """Paths of the prepared work directory and the daemon binaries."""
 
-    def __init__(self, work, binaries):
+    def __init__(self, work, binaries, fake_bug=None):
         self.work = work
         self.binaries = binaries  # arch -> path (or missing)
+        self.fake_bug = fake_bug  # with the shell stand-in daemon: which bug it plays
 
     def kernel_root(self, arch):
         return os.path.join(self.work, "kernel", {"x86_64": "amd64", "aarch64": "arm64"}[arch])
@@ -141,6 +145,20 @@ class Host:
     def busybox(self, arch):
         return os.path.join(self.work, "busybox", {"x86_64": "amd64", "aarch64": "arm64"}[arch],
                             "busybox")
+
+
+def shared_libraries(program):
+    """The shared libraries `ldd` lists for a host program (absolute paths)."""
+    import subprocess
+    out = subprocess.run(["ldd", program], capture_output=True, text=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        for p in parts:
+            if p.startswith("/"):
+                libs.append(p)
+                break
+    return libs
 
 
 def build_initramfs(sc, host, out):
@@ -162,6 +180,13 @@ def build_initramfs(sc, host, out):
     c.file("scenario.sh", sc.guest)
     if sc.config is not None:
         c.file("etc/stability/config.ini", sc.config)
+    for prog in sc.host_programs:
+        if sc.arch != "x86_64":
+            raise Fail(f"host program {prog} cannot run on {sc.arch}")
+        for path in [prog] + shared_libraries(prog):
+            c.copy(path.lstrip("/"), os.path.realpath(path), 0o755)
+    if host.fake_bug is not None:
+        c.file("etc/stability/fake-bug", host.fake_bug + "\n")
     if sc.daemon:
         binary = host.binaries.get(sc.arch)
         if not binary or not os.path.exists(binary):

@@ -1,6 +1,7 @@
 from scenario import Scenario
 
 GUEST = r"""
+for i in 1 2 3 4 5 6; do mark burst-$i; done
 mark idle-start
 sleep 20
 mark idle-end
@@ -19,6 +20,16 @@ def check(run):
                all(v & 0x2 == 0 for _, v in run.watchdog_enables()),
                f"the watchdog was enabled: {run.watchdog_enables()}")
     run.metric("idle_window_s", end - start)
+    # Marker precision: back-to-back markers are one busybox exec apart, and the
+    # console line of a marker reaches the host before its QMP event.
+    import statistics
+    burst = [run.vm.mark(f"burst-{i}") for i in range(1, 7)]
+    gaps = [b - a for a, b in zip(burst, burst[1:])]
+    run.metric("marker_spacing_median_s", statistics.median(gaps))
+    run.metric("marker_spacing_max_s", max(gaps))
+    lines = {ln.text.split("@@MARK ", 1)[1].strip(): ln.t for ln in run.vm.lines if "@@MARK burst-" in ln.text}
+    lead = [burst[i - 1] - lines[f"burst-{i}"] for i in range(1, 7) if f"burst-{i}" in lines]
+    run.metric("serial_line_before_event_median_s", statistics.median(lead))
 
 
 SCENARIO = Scenario(

@@ -44,3 +44,22 @@ wait_file() {
     while [ ! -e "$1" ] && [ "$n" -lt $(($2 * 10)) ]; do sleep 0.1; n=$((n + 1)); done
     [ -e "$1" ]
 }
+
+# create_indicator NAME [PATH]: create the indicator file between two markers,
+# NAME-before and NAME-created, so the host knows the moment to within the
+# time between them. The file is created by a shell redirection (no exec).
+create_indicator() {
+    mark "$1-before"
+    echo "$1" > "${2:-/run/ind}"
+    mark "$1-created"
+}
+
+# wait_suspends N SECONDS: until the kernel has completed N suspends since boot.
+wait_suspends() {
+    n=0
+    while [ "$(cat /sys/power/suspend_stats/success)" -lt "$1" ] && [ "$n" -lt $(($2 * 10)) ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    [ "$(cat /sys/power/suspend_stats/success)" -ge "$1" ]
+}
