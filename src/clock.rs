@@ -148,7 +148,9 @@ pub fn secs(ms: u64) -> impl fmt::Display {
 /// without /proc.
 pub fn boot_id() -> heapless::String<36> {
     let mut id = heapless::String::new();
-    if let Ok(text) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
+    let mut buf = [0u8; 64];
+    let read = crate::fsutil::read_small("/proc/sys/kernel/random/boot_id", &mut buf);
+    if let Some(text) = read.ok().and_then(|b| core::str::from_utf8(b).ok()) {
         let text = text.trim();
         if text.len() == 36 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
             let _ = id.push_str(text);

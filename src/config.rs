@@ -18,7 +18,7 @@ use std::path::Path;
 pub const DEFAULT_PATH: &str = "/etc/stability/config.ini";
 
 /// The largest config file read: anything bigger is not a config file.
-const MAX_FILE_BYTES: u64 = 64 * 1024;
+const MAX_FILE_BYTES: usize = 64 * 1024;
 
 /// One way to reset the board; `recovery_device` lists them in the order tried.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -212,29 +212,23 @@ pub fn load(path: &str) -> Result<Loaded, Rejected> {
 /// Reads the file without blocking on a FIFO or opening a device for real
 /// use, and refuses anything that is not a small regular UTF-8 file.
 fn read_file(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-
+    use nix::fcntl::OFlag;
     let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| format!("cannot open: {e}; {fix}"))?;
-    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    if !meta.is_file() {
+    let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
+        .map_err(|e| format!("cannot open: {}; {fix}", e.desc()))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+    let kind =
+        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
+    if kind != nix::sys::stat::SFlag::S_IFREG {
         return Err(format!("not a regular file; {fix}"));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "{} bytes is too large for a config file (at most {MAX_FILE_BYTES})",
-            meta.len()
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
+    let bytes =
+        crate::fsutil::read_to_end(&fd, st.st_size, MAX_FILE_BYTES).map_err(|e| match e {
+            nix::errno::Errno::EFBIG => {
+                format!("too large for a config file (at most {MAX_FILE_BYTES} bytes)")
+            }
+            e => format!("cannot read: {}", e.desc()),
+        })?;
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()

@@ -18,7 +18,7 @@
 //! unlink to the host's files.
 
 use nix::errno::Errno;
-use nix::fcntl::{open, openat, OFlag};
+use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, lstat, FileStat, Mode, SFlag};
 use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::{CStr, CString};
@@ -27,6 +27,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::config::show;
+use crate::fsutil;
 
 /// How many bytes of the indicator are kept as the reason.
 pub const REASON_BYTES: usize = 256;
@@ -171,12 +172,7 @@ pub fn open_dir_nofollow(dir: &CStr) -> Result<OwnedFd, String> {
         };
         format!("cannot open directory {}: {why}", show(dir))
     };
-    let mut fd = open(
-        "/",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(fail)?;
+    let mut fd = fsutil::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(fail)?;
     let components: Vec<&[u8]> = dir
         .to_bytes()
         .split(|&b| b == b'/')
@@ -195,12 +191,7 @@ pub fn open_dir_nofollow(dir: &CStr) -> Result<OwnedFd, String> {
         fd = openat(&fd, name.as_c_str(), flags, Mode::empty()).map_err(fail)?;
     }
     if components.is_empty() {
-        fd = open(
-            "/",
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(fail)?;
+        fd = fsutil::open("/", OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(fail)?;
     }
     Ok(fd)
 }
@@ -224,10 +215,9 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
     // Reopen the very inode checked above for reading.
     let mut proc_path = heapless::String::<40>::new();
     let _ = write!(proc_path, "/proc/self/fd/{}", pathfd.as_raw_fd());
-    let fd = open(
+    let fd = fsutil::open(
         proc_path.as_str(),
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        Mode::empty(),
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
     )
     .map_err(|e| match e {
         Errno::ENOENT => "not read: /proc is not mounted".to_owned(),

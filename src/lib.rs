@@ -5,9 +5,12 @@
 #[macro_use]
 pub mod log;
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod fsutil;
 pub mod guard;
 pub mod indicator;
 pub mod monitor;

@@ -106,11 +106,10 @@ pub fn log(level: Level, args: fmt::Arguments) {
 
 /// Writes one line to the kernel log, where it outlives a reset.
 pub fn kmsg(level: Level, args: fmt::Arguments) -> nix::Result<()> {
-    use nix::fcntl::{open, OFlag};
-    let fd = open(
+    use nix::fcntl::OFlag;
+    let fd = crate::fsutil::open(
         "/dev/kmsg",
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK,
-        nix::sys::stat::Mode::empty(),
+        OFlag::O_WRONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK,
     )?;
     let mut line = Line::new();
     let _ = write!(line, "<{}>stability: {}", level as u8, args);

@@ -61,10 +61,7 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(cfg: &Config) -> Watch {
-        let guard = Guard::load(&cfg.state_dir)
-            .ok()
-            .filter(|g| g.count != Some(0));
+    fn new(cfg: &Config, boot_id: heapless::String<36>, guard: Option<Guard>) -> Watch {
         Watch {
             indicator: cfg.indicator.as_deref().map(Indicator::new),
             heartbeat: cfg.heartbeat.as_ref().map(|_| Heartbeat {
@@ -75,8 +72,8 @@ impl Watch {
             heartbeat_standing: false,
             indicator_error: None,
             heartbeat_error: None,
-            guard,
-            boot_id: clock::boot_id(),
+            guard: guard.filter(|g| g.count != Some(0)),
+            boot_id,
         }
     }
 
@@ -255,8 +252,15 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
     for w in &loaded.warnings {
         warning!("{}", w.display(&cfg.source));
     }
-    start_up(&cfg, opts.dry_run);
-    let mut watch = Watch::new(&cfg);
+    #[cfg(feature = "bench")]
+    let mut bench = crate::bench::Polls::from_env();
+    #[cfg(feature = "bench")]
+    if bench.is_some() {
+        cfg.single_run = false; // interval 0: back-to-back polls
+    }
+    let boot_id = clock::boot_id();
+    let guard = start_up(&cfg, opts.dry_run, &boot_id);
+    let mut watch = Watch::new(&cfg, boot_id.clone(), guard);
     loop {
         let requests = signals.take();
         if requests.stop {
@@ -266,8 +270,8 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         if requests.reload {
             if let Some(new) = reload(opts.config_path) {
                 cfg = new;
-                start_up(&cfg, opts.dry_run);
-                watch = Watch::new(&cfg);
+                let guard = start_up(&cfg, opts.dry_run, &boot_id);
+                watch = Watch::new(&cfg, boot_id.clone(), guard);
             }
         }
         watch.tend_guard(&cfg);
@@ -285,6 +289,10 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
             watch.after(&cfg, trigger, &outcome);
         } else if cfg.single_run {
             return if io_error { exit::IOERR } else { exit::OK };
+        }
+        #[cfg(feature = "bench")]
+        if bench.as_mut().is_some_and(crate::bench::Polls::after_poll) {
+            return exit::OK;
         }
         signals.sleep(cfg.interval_ms);
     }
@@ -310,8 +318,9 @@ fn reload(path: &str) -> Option<Config> {
     }
 }
 
-/// What the daemon says and checks when it starts (and after a reload).
-fn start_up(cfg: &Config, dry_run: bool) {
+/// What the daemon says and checks when it starts (and after a reload);
+/// returns the guard as it stands.
+fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
     let mut watching = String::new();
     if let Some(p) = &cfg.indicator {
         watching.push_str(&format!("indicator {}", show(p)));
@@ -345,22 +354,28 @@ fn start_up(cfg: &Config, dry_run: bool) {
         clock::secs(cfg.reset_window_ms)
     );
     check_state_dir(&cfg.state_dir, dry_run);
-    let boot_id = clock::boot_id();
     match record::load(&cfg.state_dir) {
-        Ok(Some(text)) if crate::statefile::value(&text, "boot_id") != Some(boot_id.as_str()) => {
+        Ok(Some(text)) if crate::statefile::value(&text, "boot_id") != Some(boot_id) => {
             notice!("last reset: {}", record::summary(&text));
         }
         Ok(_) => {}
         Err(e) => warning!("cannot read the last reset record: {e}"),
     }
     match Guard::load(&cfg.state_dir) {
-        Ok(g) if g.reached(cfg.max_resets) => warning!(
-            "the boot-loop guard is at {}: faults will NOT reset the board until {} s pass without one",
-            g.show(cfg.max_resets),
-            clock::secs(cfg.reset_window_ms)
-        ),
-        Ok(_) => {}
-        Err(e) => warning!("cannot read the boot-loop guard: {e}"),
+        Ok(g) => {
+            if g.reached(cfg.max_resets) {
+                warning!(
+                    "the boot-loop guard is at {}: faults will NOT reset the board until {} s pass without one",
+                    g.show(cfg.max_resets),
+                    clock::secs(cfg.reset_window_ms)
+                );
+            }
+            Some(g)
+        }
+        Err(e) => {
+            warning!("cannot read the boot-loop guard: {e}");
+            None
+        }
     }
 }
 

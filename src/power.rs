@@ -41,15 +41,10 @@ pub fn check_sleep_state(state: &str) -> Result<(), String> {
 
 /// sync(2), then enters `state`; returns after the resume.
 pub fn suspend(state: &str) -> Result<(), String> {
-    use nix::fcntl::{open, OFlag};
     check_sleep_state(state)?;
     nix::unistd::sync();
-    let fd = open(
-        "/sys/power/state",
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| format!("cannot open /sys/power/state: {}", e.desc()))?;
+    let fd = crate::fsutil::open("/sys/power/state", nix::fcntl::OFlag::O_WRONLY)
+        .map_err(|e| format!("cannot open /sys/power/state: {}", e.desc()))?;
     // One write: the kernel reads the state word from a single write.
     match nix::unistd::write(&fd, state.as_bytes()) {
         Ok(_) => Ok(()),

@@ -10,8 +10,7 @@
 //! `/dev/rtc`, looks for a device named `rtc` and fails).
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
+use nix::fcntl::OFlag;
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -81,25 +80,22 @@ impl Resolved {
     }
 
     fn open(&self) -> Result<OwnedFd, String> {
-        open(
-            self.dev.as_c_str(),
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
-            Mode::empty(),
-        )
-        .map_err(|e| match e {
-            Errno::EBUSY => {
-                let holders = sysfs::holders(&[self.num]);
-                format!(
-                    "{} is busy: an RTC can be open only once; held by {}",
-                    show(&self.dev),
-                    if holders.is_empty() {
-                        "an unknown process".to_owned()
-                    } else {
-                        sysfs::show_holders(&holders)
-                    }
-                )
+        crate::fsutil::open(self.dev.as_c_str(), OFlag::O_RDONLY | OFlag::O_NOCTTY).map_err(|e| {
+            match e {
+                Errno::EBUSY => {
+                    let holders = sysfs::holders(&[self.num]);
+                    format!(
+                        "{} is busy: an RTC can be open only once; held by {}",
+                        show(&self.dev),
+                        if holders.is_empty() {
+                            "an unknown process".to_owned()
+                        } else {
+                            sysfs::show_holders(&holders)
+                        }
+                    )
+                }
+                e => format!("cannot open {}: {}", show(&self.dev), e.desc()),
             }
-            e => format!("cannot open {}: {}", show(&self.dev), e.desc()),
         })
     }
 }

@@ -70,10 +70,7 @@ impl Signals {
     /// Sleeps for `ms` milliseconds, or less if a request arrives. Requests
     /// stay pending for `take`.
     pub fn sleep(&self, ms: u64) {
-        let ts = nix::sys::time::TimeSpec::new(
-            (ms / 1000) as libc::time_t,
-            ((ms % 1000) * 1_000_000) as libc::c_long,
-        );
+        let ts = nix::sys::time::TimeSpec::from_duration(std::time::Duration::from_millis(ms));
         // EINTR is the expected way out when a signal arrives.
         let _ = nix::poll::ppoll(&mut [], Some(ts), Some(self.wait_mask));
     }

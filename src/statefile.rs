@@ -5,7 +5,7 @@
 //! read-only filesystem) leaves the old file as it was.
 
 use nix::errno::Errno;
-use nix::fcntl::{open, openat, renameat, OFlag};
+use nix::fcntl::{openat, renameat, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::CStr;
@@ -17,48 +17,51 @@ use crate::config::show;
 const MAX_BYTES: usize = 16 * 1024;
 
 fn open_dir(dir: &CStr) -> Result<OwnedFd, String> {
-    open(
-        dir,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        let fix = match e {
-            Errno::ENOENT => {
-                "; it is created at start-up: check that its parent exists and is writable"
-            }
-            Errno::ENOTDIR => {
-                "; something else (a file?) has its name: move it away or set another state_dir"
-            }
-            _ => "",
-        };
-        format!("cannot open state_dir {}: {}{fix}", show(dir), e.desc())
-    })
+    crate::fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(|e| dir_error(dir, e))
+}
+
+fn dir_error(dir: &CStr, e: Errno) -> String {
+    let fix = match e {
+        Errno::ENOENT => {
+            "; it is created at start-up: check that its parent exists and is writable"
+        }
+        Errno::ENOTDIR => {
+            "; something else (a file?) has its name: move it away or set another state_dir"
+        }
+        _ => "",
+    };
+    format!("cannot open state_dir {}: {}{fix}", show(dir), e.desc())
 }
 
 /// Creates state_dir (and missing parents) if it does not exist, and checks
 /// that it is a directory stability can write to.
 pub fn ensure_dir(dir: &CStr) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
-    let path = crate::config::as_path(dir);
-    if let Err(e) = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
-    {
-        return Err(format!("cannot create state_dir {}: {e}", path.display()));
+    // With a trailing slash, access(2) also fails unless it is a directory.
+    let mut slashed = dir.to_bytes().to_vec();
+    slashed.push(b'/');
+    let slashed = std::ffi::CString::new(slashed).map_err(|_| "a NUL byte in a path".to_owned())?;
+    let writable = || nix::unistd::access(slashed.as_c_str(), nix::unistd::AccessFlags::W_OK);
+    match writable() {
+        Ok(()) => return Ok(()),
+        Err(Errno::ENOENT) => {
+            let path = crate::config::as_path(dir);
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(path)
+                .map_err(|e| format!("cannot create state_dir {}: {e}", path.display()))?;
+        }
+        Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => return Err(dir_error(dir, e)),
+        Err(_) => {}
     }
-    let fd = open_dir(dir)?;
-    // An empty write probe would need a file; access(2) asks the question directly.
-    nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).map_err(|e| {
+    writable().map_err(|e| {
         format!(
             "state_dir {} is not writable: {}; the guard counter and reset record cannot be kept",
-            path.display(),
+            show(dir),
             e.desc()
         )
-    })?;
-    drop(fd);
-    Ok(())
+    })
 }
 
 fn tmp_name(name: &str) -> heapless::String<64> {
@@ -108,35 +111,27 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
     fsync(&dirfd).map_err(|e| fail("fsync the directory of", e))
 }
 
-/// Reads `dir/name`: Ok(None) when it does not exist.
+/// Reads `dir/name`: Ok(None) when it (or the directory) does not exist.
 pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
-    use std::io::Read;
-    let dirfd = match open_dir(dir) {
-        Ok(fd) => fd,
-        Err(_) if nix::sys::stat::stat(dir).is_err() => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let fd = match openat(
-        &dirfd,
-        name,
-        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
+    let mut path = dir.to_bytes().to_vec();
+    path.push(b'/');
+    path.extend_from_slice(name.as_bytes());
+    let path = std::ffi::CString::new(path).map_err(|_| "a NUL byte in a path".to_owned())?;
+    let fd = match crate::fsutil::open(
+        path.as_c_str(),
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
     ) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(format!("cannot open {}/{name}: {}", show(dir), e.desc())),
+        Err(Errno::ELOOP) => return Err(format!("{} is a symlink (not followed)", show(&path))),
+        Err(e) => return Err(format!("cannot open {}: {}", show(&path), e.desc())),
     };
-    let is_regular = fstat(fd.as_fd())
-        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG)
-        .unwrap_or(false);
-    if !is_regular {
-        return Err(format!("{}/{name} is not a regular file", show(dir)));
+    let st = fstat(fd.as_fd()).map_err(|e| format!("cannot stat {}: {}", show(&path), e.desc()))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(format!("{} is not a regular file", show(&path)));
     }
-    let mut bytes = Vec::new();
-    std::fs::File::from(fd)
-        .take(MAX_BYTES as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}/{name}: {e}", show(dir)))?;
+    let bytes = crate::fsutil::read_to_end(&fd, st.st_size, MAX_BYTES)
+        .map_err(|e| format!("cannot read {}: {}", show(&path), e.desc()))?;
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 

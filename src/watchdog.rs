@@ -8,8 +8,8 @@
 //! recovery chain then moves on to the next device.
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::fcntl::OFlag;
+use nix::sys::stat::{fstat, SFlag};
 use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -94,12 +94,8 @@ fn open_error(cfg: &WatchdogConfig, e: Errno) -> String {
 pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     let path = show(&cfg.path);
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
-    let fd = open(
-        cfg.path.as_c_str(),
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
-        Mode::empty(),
-    )
-    .map_err(|e| open_error(cfg, e))?;
+    let fd = crate::fsutil::open(cfg.path.as_c_str(), OFlag::O_WRONLY | OFlag::O_NOCTTY)
+        .map_err(|e| open_error(cfg, e))?;
     let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", e.desc()))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
