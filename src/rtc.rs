@@ -11,6 +11,7 @@
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -260,33 +261,36 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
 
 /// Where rtcwake is: PATH first, then the sbin directories a daemon's PATH
 /// (or a missing one) may lack.
-fn find_rtcwake() -> Option<PathBuf> {
+fn find_rtcwake() -> Option<CString> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(
-            ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-                .iter()
-                .map(PathBuf::from),
-        )
-        .map(|d| d.join("rtcwake"))
-        .find(|p| p.is_file())
+    let found = path
+        .as_bytes()
+        .split(|&b| b == b':')
+        .chain([&b"/usr/sbin"[..], b"/sbin", b"/usr/bin", b"/bin"])
+        .filter_map(|dir| {
+            let mut file = dir.to_vec();
+            if !file.is_empty() && !file.ends_with(b"/") {
+                file.push(b'/');
+            }
+            file.extend_from_slice(b"rtcwake");
+            CString::new(file).ok()
+        })
+        .find(|p| {
+            nix::sys::stat::stat(p.as_c_str()).is_ok_and(|st| {
+                nix::sys::stat::SFlag::from_bits_truncate(st.st_mode)
+                    & nix::sys::stat::SFlag::S_IFMT
+                    == nix::sys::stat::SFlag::S_IFREG
+            })
+        });
+    found
 }
 
 fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Outcome, String> {
     let program = find_rtcwake().ok_or("rtcwake not found in PATH, /usr/sbin or /sbin: install util-linux or BusyBox rtcwake, or set rtc_backend = ioctl")?;
     let delay = cfg.wake_delay_s.to_string();
-    let dev = std::ffi::OsStr::from_bytes(rtc.dev.as_bytes());
-    let args = [
-        std::ffi::OsStr::new("-d"),
-        dev,
-        "-s".as_ref(),
-        delay.as_ref(),
-        "-m".as_ref(),
-        cfg.mode.name().as_ref(),
-    ];
     crate::info!(
         "running {} -d {} -s {delay} -m {}",
-        program.display(),
+        show(&program),
         show(&rtc.dev),
         cfg.mode.name()
     );
@@ -298,14 +302,22 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
     }
     let before = crate::clock::boottime_ms();
     // An argument vector, never a shell: nothing in the config is interpreted.
-    let status = std::process::Command::new(&program)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    if !status.success() {
+    let argv: Vec<CString> = ["-d", "-s", "-m"]
+        .iter()
+        .zip([
+            rtc.dev.as_bytes(),
+            delay.as_bytes(),
+            cfg.mode.name().as_bytes(),
+        ])
+        .flat_map(|(flag, value)| [flag.as_bytes(), value])
+        .filter_map(|a| CString::new(a).ok())
+        .collect();
+    let status = spawn_and_wait(&program, &argv)
+        .map_err(|e| format!("cannot run {}: {}", show(&program), e.desc()))?;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
             "{} {}; its own message is above",
-            program.display(),
+            show(&program),
             exit_words(status)
         ));
     }
@@ -327,12 +339,77 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
     }
 }
 
-fn exit_words(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited with status {code}"),
-        (None, Some(sig)) => format!("was killed by signal {sig}"),
-        _ => "failed".to_owned(),
+/// Runs `program` with `args` (argv[0] is the program) and waits for it:
+/// posix_spawn(3), never a shell. The child inherits the standard streams
+/// and the environment, and starts as std::process::Command would start it:
+/// with an empty signal mask and the default disposition of the signals this
+/// daemon blocks, handles or ignores (SIGPIPE). Returns the wait status.
+fn spawn_and_wait(program: &CStr, args: &[CString]) -> nix::Result<libc::c_int> {
+    extern "C" {
+        static environ: *const *mut libc::c_char;
+    }
+    let mut argv: Vec<*mut libc::c_char> = Vec::with_capacity(args.len() + 2);
+    argv.push(program.as_ptr().cast_mut());
+    argv.extend(args.iter().map(|a| a.as_ptr().cast_mut()));
+    argv.push(core::ptr::null_mut());
+    let mut defaults = SigSet::empty();
+    for s in [
+        Signal::SIGPIPE,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        defaults.add(s);
+    }
+    let no_mask = SigSet::empty();
+    let mut attr = core::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+    // SAFETY: `attr` is writable storage for the attribute object it initializes.
+    Errno::result(unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) })?;
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: `attr` was initialized above and is destroyed once, here; the
+    // sets are valid sigset_t; `argv` is a null-terminated array of pointers
+    // to C strings that outlive the call, and `environ` is the process's own
+    // null-terminated environment, as execve(2) takes them.
+    let spawned = unsafe {
+        let attr = attr.as_mut_ptr();
+        libc::posix_spawnattr_setsigmask(attr, no_mask.as_ref());
+        libc::posix_spawnattr_setsigdefault(attr, defaults.as_ref());
+        libc::posix_spawnattr_setflags(
+            attr,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        );
+        let rc = libc::posix_spawn(
+            &mut pid,
+            program.as_ptr(),
+            core::ptr::null(),
+            attr,
+            argv.as_ptr(),
+            environ,
+        );
+        libc::posix_spawnattr_destroy(attr);
+        rc
+    };
+    if spawned != 0 {
+        return Err(Errno::from_raw(spawned));
+    }
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: waits for the child spawned above; `status` is a writable int.
+        match Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Ok(_) => return Ok(status),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn exit_words(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("was killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        "failed".to_owned()
     }
 }
 
