@@ -9,6 +9,7 @@
 //! Python's ConfigParser did. Unknown sections and keys are warnings, so a
 //! newer config still runs on an older binary.
 
+use crate::log::strerror;
 use std::ffi::{CStr, CString};
 use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
@@ -215,8 +216,8 @@ fn read_file(path: &Path) -> Result<String, String> {
     use nix::fcntl::OFlag;
     let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
     let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-        .map_err(|e| format!("cannot open: {}; {fix}", e.desc()))?;
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+        .map_err(|e| format!("cannot open: {}; {fix}", strerror(e)))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", strerror(e)))?;
     let kind =
         nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
     if kind != nix::sys::stat::SFlag::S_IFREG {
@@ -227,7 +228,7 @@ fn read_file(path: &Path) -> Result<String, String> {
             nix::errno::Errno::EFBIG => {
                 format!("too large for a config file (at most {MAX_FILE_BYTES} bytes)")
             }
-            e => format!("cannot read: {}", e.desc()),
+            e => format!("cannot read: {}", strerror(e)),
         })?;
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::clock::{self, fmt_ms};
 use crate::config::{show, Config};
 use crate::guard::Guard;
+use crate::log::strerror;
 use crate::record;
 use crate::sysfs::{self, DevNum};
 use crate::{rtc, statefile, watchdog};
@@ -180,7 +181,7 @@ fn probe_state_dir(r: &mut Report, dir: &CStr) {
         Err(nix::errno::Errno::ENOENT) => "missing (created when the daemon starts)".to_owned(),
         Err(e) => format!(
             "NOT writable ({}): the boot-loop guard could not count",
-            e.desc()
+            strerror(e)
         ),
     };
     r.put("state_dir.status", status);

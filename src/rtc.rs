@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use crate::clock::{days_from_civil, Civil};
 use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
+use crate::log::strerror;
 use crate::signals::Signals;
 use crate::sysfs;
 use crate::uapi::{self, RtcTime, RtcWkalrm};
@@ -95,7 +96,7 @@ impl Resolved {
                         }
                     )
                 }
-                e => format!("cannot open {}: {}", show(&self.dev), e.desc()),
+                e => format!("cannot open {}: {}", show(&self.dev), strerror(e)),
             }
         })
     }
@@ -138,7 +139,7 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
     let mut now = RtcTime::default();
     // SAFETY: valid descriptor; `now` is a writable struct rtc_time as the request encodes.
     unsafe { uapi::rtc_rd_time(raw, &mut now) }
-        .map_err(|e| format!("RTC_RD_TIME on {dev} failed: {}", e.desc()))?;
+        .map_err(|e| format!("RTC_RD_TIME on {dev} failed: {}", strerror(e)))?;
     let now = to_civil(&now)
         .ok_or_else(|| format!("{dev} holds an invalid time: set it (hwclock --systohc) first"))?;
     let at = Civil::from_seconds(now.to_seconds().unwrap_or(0) + i64::from(delay_s));
@@ -154,17 +155,17 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
         Err(e @ (Errno::ENOTTY | Errno::EINVAL)) if delay_s < 86_400 => {
             crate::notice!(
                 "{dev}: RTC_WKALM_SET not supported ({}); using RTC_ALM_SET + RTC_AIE_ON",
-                e.desc()
+                strerror(e)
             );
             // SAFETY: valid descriptor; `alarm.time` is a readable struct rtc_time.
             unsafe { uapi::rtc_alm_set(raw, &alarm.time) }
-                .map_err(|e| format!("RTC_ALM_SET on {dev} failed: {}", e.desc()))?;
+                .map_err(|e| format!("RTC_ALM_SET on {dev} failed: {}", strerror(e)))?;
             // SAFETY: valid descriptor; the request takes no argument.
             unsafe { uapi::rtc_aie_on(raw) }
-                .map_err(|e| format!("RTC_AIE_ON on {dev} failed: {}", e.desc()))?;
+                .map_err(|e| format!("RTC_AIE_ON on {dev} failed: {}", strerror(e)))?;
             false
         }
-        Err(e) => return Err(format!("RTC_WKALM_SET on {dev} failed: {}", e.desc())),
+        Err(e) => return Err(format!("RTC_WKALM_SET on {dev} failed: {}", strerror(e))),
     };
     let mut back = RtcWkalrm::default();
     // SAFETY: valid descriptor; `back` is a writable struct rtc_wkalrm.
@@ -193,7 +194,7 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
         }
         Err(e) => crate::warning!(
             "{dev}: cannot read the alarm back ({}); trusting the set",
-            e.desc()
+            strerror(e)
         ),
     }
     crate::info!("{dev}: RTC time {now}, wake alarm set for {at} (+{delay_s} s)");
@@ -206,7 +207,7 @@ fn disable_alarm(rtc: &Resolved) {
         // SAFETY: valid descriptor; the request takes no argument.
         unsafe { uapi::rtc_aie_off(fd.as_raw_fd()) }
             .map(drop)
-            .map_err(|e| e.desc().to_owned())
+            .map_err(|e| strerror(e).to_string())
     });
     match result {
         Ok(()) => crate::info!("{}: wake alarm disabled", show(&rtc.dev)),
@@ -313,7 +314,7 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
         .filter_map(|a| CString::new(a).ok())
         .collect();
     let status = spawn_and_wait(&program, &argv)
-        .map_err(|e| format!("cannot run {}: {}", show(&program), e.desc()))?;
+        .map_err(|e| format!("cannot run {}: {}", show(&program), strerror(e)))?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
             "{} {}; its own message is above",

@@ -12,6 +12,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::config::show;
+use crate::log::strerror;
 
 /// The largest state file read; they are a few hundred bytes.
 const MAX_BYTES: usize = 16 * 1024;
@@ -30,7 +31,7 @@ fn dir_error(dir: &CStr, e: Errno) -> String {
         }
         _ => "",
     };
-    format!("cannot open state_dir {}: {}{fix}", show(dir), e.desc())
+    format!("cannot open state_dir {}: {}{fix}", show(dir), strerror(e))
 }
 
 /// Creates state_dir (and missing parents) if it does not exist, and checks
@@ -59,7 +60,7 @@ pub fn ensure_dir(dir: &CStr) -> Result<(), String> {
         format!(
             "state_dir {} is not writable: {}; the guard counter and reset record cannot be kept",
             show(dir),
-            e.desc()
+            strerror(e)
         )
     })
 }
@@ -88,7 +89,7 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
         format!(
             "cannot {what} {}/{name}: {}{hint} (the previous {name} is kept)",
             show(dir),
-            e.desc()
+            strerror(e)
         )
     };
     let fd = openat(
@@ -124,14 +125,15 @@ pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(None),
         Err(Errno::ELOOP) => return Err(format!("{} is a symlink (not followed)", show(&path))),
-        Err(e) => return Err(format!("cannot open {}: {}", show(&path), e.desc())),
+        Err(e) => return Err(format!("cannot open {}: {}", show(&path), strerror(e))),
     };
-    let st = fstat(fd.as_fd()).map_err(|e| format!("cannot stat {}: {}", show(&path), e.desc()))?;
+    let st =
+        fstat(fd.as_fd()).map_err(|e| format!("cannot stat {}: {}", show(&path), strerror(e)))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(format!("{} is not a regular file", show(&path)));
     }
     let bytes = crate::fsutil::read_to_end(&fd, st.st_size, MAX_BYTES)
-        .map_err(|e| format!("cannot read {}: {}", show(&path), e.desc()))?;
+        .map_err(|e| format!("cannot read {}: {}", show(&path), strerror(e)))?;
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 

@@ -7,6 +7,7 @@ use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
 use crate::config::show;
+use crate::log::strerror;
 
 /// A character device's numbers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -24,7 +25,7 @@ pub const LEGACY_WATCHDOG: DevNum = DevNum {
 /// stat(2) of a device path (following links: device paths are the
 /// administrator's), which must be a character device.
 pub fn char_device(path: &CStr) -> Result<DevNum, String> {
-    let st = nix::sys::stat::stat(path).map_err(|e| format!("{}: {}", show(path), e.desc()))?;
+    let st = nix::sys::stat::stat(path).map_err(|e| format!("{}: {}", show(path), strerror(e)))?;
     let kind =
         nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
     if kind != nix::sys::stat::SFlag::S_IFCHR {
