@@ -200,7 +200,7 @@ impl fmt::Display for DiagDisplay<'_> {
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &str) -> Result<Loaded, Rejected> {
-    match read_file(Path::new(path)) {
+    match read_file(path) {
         Ok(text) => parse(&text, path),
         Err(message) => Err(Rejected {
             source: path.to_owned(),
@@ -212,7 +212,7 @@ pub fn load(path: &str) -> Result<Loaded, Rejected> {
 
 /// Reads the file without blocking on a FIFO or opening a device for real
 /// use, and refuses anything that is not a small regular UTF-8 file.
-fn read_file(path: &Path) -> Result<String, String> {
+fn read_file(path: &str) -> Result<String, String> {
     use nix::fcntl::OFlag;
     let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
     let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
@@ -657,11 +657,6 @@ fn c_path(s: &str) -> CString {
 /// Shows a C-string path for messages.
 pub fn show(path: &CStr) -> std::path::Display<'_> {
     Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
-}
-
-/// Borrows a C-string path as a `Path`.
-pub fn as_path(path: &CStr) -> &Path {
-    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()))
 }
 
 fn unquoted(s: &str) -> Result<&str, String> {

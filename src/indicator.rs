@@ -24,7 +24,6 @@ use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use crate::config::show;
 use crate::fsutil;
@@ -62,12 +61,8 @@ impl Indicator {
         let cut = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
         let name = CString::new(&bytes[cut + 1..]).unwrap_or_default();
         let dir_bytes = if cut == 0 { &b"/"[..] } else { &bytes[..cut] };
-        let dir_path = std::path::Path::new(std::ffi::OsStr::from_bytes(dir_bytes));
-        let resolved = std::fs::canonicalize(dir_path).ok();
-        let dir = resolved
-            .as_deref()
-            .and_then(|p| CString::new(p.as_os_str().as_bytes()).ok())
-            .unwrap_or_else(|| CString::new(dir_bytes).unwrap_or_default());
+        let dir_bytes = CString::new(dir_bytes).unwrap_or_default();
+        let dir = fsutil::realpath(&dir_bytes).unwrap_or(dir_bytes);
         let mut path = dir.as_bytes().to_vec();
         if path.last() != Some(&b'/') {
             path.push(b'/');

@@ -15,7 +15,6 @@ use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use crate::clock::{days_from_civil, Civil};
 use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
@@ -30,15 +29,13 @@ pub struct Resolved {
     pub dev: CString,
     pub num: sysfs::DevNum,
     /// /sys/class/rtc/rtc0, if found.
-    pub sysfs: Option<PathBuf>,
+    pub sysfs: Option<CString>,
 }
 
 pub fn resolve(path: &CStr) -> Result<Resolved, String> {
     let num = sysfs::char_device(path)
         .map_err(|e| format!("{e}: check rtc_path and that the RTC driver is loaded"))?;
-    let real = std::fs::canonicalize(crate::config::as_path(path))
-        .unwrap_or_else(|_| crate::config::as_path(path).to_owned());
-    let dev = CString::new(real.as_os_str().as_bytes()).unwrap_or_else(|_| path.to_owned());
+    let dev = crate::fsutil::realpath(path).unwrap_or_else(|| path.to_owned());
     Ok(Resolved {
         dev,
         num,
@@ -47,37 +44,38 @@ pub fn resolve(path: &CStr) -> Result<Resolved, String> {
 }
 
 impl Resolved {
-    fn wakeup_file(&self) -> Option<PathBuf> {
-        self.sysfs.as_ref().map(|d| d.join("device/power/wakeup"))
+    fn wakeup_file(&self) -> Option<CString> {
+        self.sysfs
+            .as_ref()
+            .map(|d| sysfs::join(d.as_bytes(), "device/power/wakeup"))
     }
 
     /// "enabled", "disabled", or why it is unknown.
     pub fn wakeup_state(&self) -> String {
-        match self
-            .wakeup_file()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-        {
-            Some(s) => s.trim().to_owned(),
-            None => "unknown (no device/power/wakeup in sysfs)".to_owned(),
-        }
+        self.wakeup_file()
+            .and_then(|f| sysfs::read_text(&f))
+            .unwrap_or_else(|| "unknown (no device/power/wakeup in sysfs)".to_owned())
     }
 
     /// Lets the RTC wake the system, as rtcwake requires.
     fn enable_wakeup(&self) -> Result<(), String> {
-        let Some(file) = self.wakeup_file().filter(|f| f.exists()) else {
+        let Some(file) = self
+            .wakeup_file()
+            .filter(|f| nix::sys::stat::stat(f.as_c_str()).is_ok())
+        else {
             crate::warning!(
                 "{}: no wakeup control in sysfs; the alarm may not wake the board",
                 show(&self.dev)
             );
             return Ok(());
         };
-        let state = std::fs::read_to_string(&file).unwrap_or_default();
-        if state.trim() == "enabled" {
+        if sysfs::read_text(&file).as_deref() == Some("enabled") {
             return Ok(());
         }
-        std::fs::write(&file, "enabled")
-            .map_err(|e| format!("cannot enable wakeup in {}: {e}", file.display()))?;
-        crate::info!("{}: wakeup enabled ({})", show(&self.dev), file.display());
+        crate::fsutil::open(file.as_c_str(), OFlag::O_WRONLY | OFlag::O_TRUNC)
+            .and_then(|fd| crate::log::write_all(&fd, b"enabled"))
+            .map_err(|e| format!("cannot enable wakeup in {}: {}", show(&file), strerror(e)))?;
+        crate::info!("{}: wakeup enabled ({})", show(&self.dev), show(&file));
         Ok(())
     }
 
@@ -425,7 +423,10 @@ pub fn plan(cfg: &RtcConfig) -> Result<String, String> {
     }
     let mut out = format!("{}", show(&rtc.dev));
     if let Some(dir) = &rtc.sysfs {
-        if let (Some(date), Some(time)) = (sysfs::attr(dir, "date"), sysfs::attr(dir, "time")) {
+        if let (Some(date), Some(time)) = (
+            sysfs::attr(dir.as_bytes(), "date"),
+            sysfs::attr(dir.as_bytes(), "time"),
+        ) {
             out.push_str(&format!(", RTC time {date} {time}"));
         }
     }

@@ -3,10 +3,11 @@
 //! hold it open (from /proc). Opening /dev/watchdog starts the watchdog, so
 //! everything `probe` and `status` report comes from here.
 
-use std::ffi::CStr;
-use std::path::{Path, PathBuf};
+use nix::sys::stat::SFlag;
+use std::ffi::{CStr, CString};
 
 use crate::config::show;
+use crate::fsutil;
 use crate::log::strerror;
 
 /// A character device's numbers.
@@ -16,55 +17,100 @@ pub struct DevNum {
     pub minor: u32,
 }
 
+impl DevNum {
+    /// The numbers of a `st_rdev`.
+    // libc's dev_t differs in width between targets.
+    #[allow(clippy::useless_conversion)]
+    pub fn of(rdev: libc::dev_t) -> DevNum {
+        DevNum {
+            major: libc::major(rdev) as u32,
+            minor: libc::minor(rdev) as u32,
+        }
+    }
+}
+
 /// The legacy /dev/watchdog node (misc 10:130), an alias of watchdog0.
 pub const LEGACY_WATCHDOG: DevNum = DevNum {
     major: 10,
     minor: 130,
 };
 
+/// The class directory of watchdog0, the legacy node's alias.
+pub const WATCHDOG0: &str = "/sys/class/watchdog/watchdog0";
+
+fn is_char_device(st: &nix::sys::stat::FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+}
+
 /// stat(2) of a device path (following links: device paths are the
 /// administrator's), which must be a character device.
 pub fn char_device(path: &CStr) -> Result<DevNum, String> {
     let st = nix::sys::stat::stat(path).map_err(|e| format!("{}: {}", show(path), strerror(e)))?;
-    let kind =
-        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
-    if kind != nix::sys::stat::SFlag::S_IFCHR {
+    if !is_char_device(&st) {
         return Err(format!(
             "{} is a {}, not a character device",
             show(path),
             crate::indicator::kind(st.st_mode as u32)
         ));
     }
-    let rdev = st.st_rdev as libc::dev_t;
-    Ok(DevNum {
-        major: libc::major(rdev) as u32,
-        minor: libc::minor(rdev) as u32,
-    })
+    Ok(DevNum::of(st.st_rdev as libc::dev_t))
 }
 
-/// Reads a sysfs attribute, trimmed; None if it is absent or unreadable.
-pub fn attr(dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_to_string(dir.join(name))
+/// `dir/name`; neither holds a NUL byte (names come from this crate or from
+/// readdir).
+pub fn join(dir: &[u8], name: &str) -> CString {
+    let mut path = Vec::with_capacity(dir.len() + name.len() + 2);
+    path.extend_from_slice(dir);
+    path.push(b'/');
+    path.extend_from_slice(name.as_bytes());
+    CString::new(path).unwrap_or_default()
+}
+
+/// Reads a small sysfs or procfs file, trimmed; None if it is absent,
+/// unreadable or not UTF-8 text.
+pub fn read_text(path: &CStr) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    let bytes = fsutil::read_small(path, &mut buf).ok()?;
+    core::str::from_utf8(bytes)
         .ok()
         .map(|s| s.trim().to_owned())
 }
 
-/// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
-pub fn class_device(class: &str, num: DevNum) -> Option<PathBuf> {
-    let want = format!("{}:{}", num.major, num.minor);
-    let dir = Path::new("/sys/class").join(class);
-    std::fs::read_dir(dir)
-        .ok()?
+/// Reads a sysfs attribute, trimmed; None if it is absent or unreadable.
+pub fn attr(dir: &[u8], name: &str) -> Option<String> {
+    read_text(&join(dir, name))
+}
+
+/// The entries of a directory, "." and ".." left out; none if it cannot be read.
+fn entries(dir: &CStr) -> impl Iterator<Item = nix::dir::Entry> {
+    use nix::fcntl::OFlag;
+    fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .and_then(nix::dir::Dir::from_fd)
+        .into_iter()
         .flatten()
-        .map(|e| e.path())
-        .find(|p| attr(p, "dev").as_deref() == Some(want.as_str()))
+        .flatten()
+        .filter(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+}
+
+/// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
+pub fn class_device(class: &str, num: DevNum) -> Option<CString> {
+    let want = format!("{}:{}", num.major, num.minor);
+    let dir = join(b"/sys/class", class);
+    entries(&dir)
+        .map(|e| {
+            let mut path = dir.as_bytes().to_vec();
+            path.push(b'/');
+            path.extend_from_slice(e.file_name().to_bytes());
+            CString::new(path).unwrap_or_default()
+        })
+        .find(|p| attr(p.as_bytes(), "dev").as_deref() == Some(want.as_str()))
 }
 
 /// The watchdog class device of a /dev node (the legacy node is watchdog0).
-pub fn watchdog_dir(num: DevNum) -> Option<PathBuf> {
+pub fn watchdog_dir(num: DevNum) -> Option<CString> {
     if num == LEGACY_WATCHDOG {
-        let dir = PathBuf::from("/sys/class/watchdog/watchdog0");
-        return dir.exists().then_some(dir);
+        let dir = CString::new(WATCHDOG0).unwrap_or_default();
+        return nix::sys::stat::stat(dir.as_c_str()).is_ok().then_some(dir);
     }
     class_device("watchdog", num)
 }
@@ -79,14 +125,13 @@ pub struct Holder {
 /// Processes with an open file descriptor on any of `nums`.
 pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
     let mut found = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return found;
-    };
     let me = std::process::id();
-    for entry in procs.flatten() {
+    let mut path = Vec::new();
+    for entry in entries(&CString::new("/proc").unwrap_or_default()) {
         let Some(pid) = entry
             .file_name()
             .to_str()
+            .ok()
             .and_then(|s| s.parse::<u32>().ok())
         else {
             continue;
@@ -94,24 +139,19 @@ pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
         if pid == me {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        let holds = fds.flatten().any(|fd| {
-            use std::os::unix::fs::{FileTypeExt, MetadataExt};
-            std::fs::metadata(fd.path()).is_ok_and(|m| {
-                m.file_type().is_char_device() && {
-                    let rdev = m.rdev() as libc::dev_t;
-                    let num = DevNum {
-                        major: libc::major(rdev) as u32,
-                        minor: libc::minor(rdev) as u32,
-                    };
-                    nums.contains(&num)
-                }
+        let proc_dir = format!("/proc/{pid}");
+        let fd_dir = join(proc_dir.as_bytes(), "fd");
+        let holds = entries(&fd_dir).any(|fd| {
+            path.clear();
+            path.extend_from_slice(fd_dir.as_bytes());
+            path.push(b'/');
+            path.extend_from_slice(fd.file_name().to_bytes());
+            nix::sys::stat::stat(&path[..]).is_ok_and(|st| {
+                is_char_device(&st) && nums.contains(&DevNum::of(st.st_rdev as libc::dev_t))
             })
         });
         if holds {
-            let comm = attr(&entry.path(), "comm").unwrap_or_else(|| "?".to_owned());
+            let comm = attr(proc_dir.as_bytes(), "comm").unwrap_or_else(|| "?".to_owned());
             found.push(Holder { pid, comm });
         }
     }
@@ -160,9 +200,10 @@ pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
 
 /// The sleep states the kernel offers now (`/sys/power/state`).
 pub fn sleep_states() -> Result<String, String> {
-    std::fs::read_to_string("/sys/power/state")
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| format!("cannot read /sys/power/state: {e}"))
+    let mut buf = [0u8; 4096];
+    let bytes = fsutil::read_small("/sys/power/state", &mut buf)
+        .map_err(|e| format!("cannot read /sys/power/state: {}", strerror(e)))?;
+    Ok(String::from_utf8_lossy(bytes).trim().to_owned())
 }
 
 #[cfg(test)]

@@ -57,9 +57,8 @@ pub fn flag_names(bits: u32) -> String {
 pub fn aliases(num: DevNum) -> Vec<DevNum> {
     let mut nums = vec![num];
     let other = if num == sysfs::LEGACY_WATCHDOG {
-        sysfs::attr(std::path::Path::new("/sys/class/watchdog/watchdog0"), "dev")
-            .and_then(|d| parse_devnum(&d))
-    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.ends_with("watchdog0")) {
+        sysfs::attr(sysfs::WATCHDOG0.as_bytes(), "dev").and_then(|d| parse_devnum(&d))
+    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.as_bytes().ends_with(b"/watchdog0")) {
         Some(sysfs::LEGACY_WATCHDOG)
     } else {
         None
@@ -203,12 +202,8 @@ fn set_timeout(
     let echoed = match settimeout(raw, want) {
         Ok(v) => v,
         Err(Errno::EINVAL) => {
-            let num = DevNum {
-                major: libc::major(rdev) as u32,
-                minor: libc::minor(rdev) as u32,
-            };
-            let min = sysfs::watchdog_dir(num)
-                .and_then(|d| sysfs::attr(&d, "min_timeout"))
+            let min = sysfs::watchdog_dir(DevNum::of(rdev))
+                .and_then(|d| sysfs::attr(d.as_bytes(), "min_timeout"))
                 .and_then(|s| s.parse::<u32>().ok())
                 .filter(|&m| m > want);
             // Walk up from the sysfs minimum (or from the request) to the first value taken.
@@ -248,7 +243,7 @@ fn set_timeout(
 
 /// The class device of a watchdog node, or why the node is not a watchdog.
 /// The legacy node (10:130) of an old driver may have no class device.
-pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::path::PathBuf>, String> {
+pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::ffi::CString>, String> {
     match sysfs::watchdog_dir(num) {
         Some(dir) => Ok(Some(dir)),
         None if num == sysfs::LEGACY_WATCHDOG => Ok(None),
@@ -272,7 +267,7 @@ pub fn plan(cfg: &WatchdogConfig) -> Result<String, String> {
             ("min_timeout", "min "),
             ("max_timeout", "max "),
         ] {
-            if let Some(v) = sysfs::attr(&dir, attr) {
+            if let Some(v) = sysfs::attr(dir.as_bytes(), attr) {
                 let _ = write!(out, ", {label}{v}");
             }
         }
