@@ -105,6 +105,18 @@ fn lookup_name<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'
 /// The reset chain: each device at most once, in the order tried.
 pub type Chain = heapless::Vec<Device, 3>;
 
+/// The chain's device names with `sep` between them: "watchdog, rtc".
+pub fn chain_names(chain: &Chain, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, d) in chain.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(d.name());
+    }
+    out
+}
+
 /// The heartbeat trigger: reset when `path`'s mtime stops changing.
 #[derive(Clone, Debug)]
 pub struct Heartbeat {
@@ -849,7 +861,6 @@ impl Config {
     /// values: what `check-config` prints.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let chain: Vec<&str> = self.chain.iter().map(|d| d.name()).collect();
         let _ = writeln!(out, "# effective configuration read from {}", self.source);
         let _ = writeln!(
             out,
@@ -861,7 +872,7 @@ impl Config {
             }
         );
         let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain.join(", "));
+        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
         let _ = writeln!(
             out,
             "checking_interval = {}",

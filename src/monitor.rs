@@ -336,7 +336,6 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
             clock::secs(hb.timeout_ms)
         ));
     }
-    let chain: Vec<&str> = cfg.chain.iter().map(|d| d.name()).collect();
     info!(
         "stability {}{}: watching {watching} {}; recovery: {}; at most {} resets per {} s window",
         env!("CARGO_PKG_VERSION"),
@@ -350,7 +349,7 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
         } else {
             format!("every {} s", clock::secs(cfg.interval_ms))
         },
-        chain.join(" -> "),
+        config::chain_names(&cfg.chain, " -> "),
         cfg.max_resets,
         clock::secs(cfg.reset_window_ms)
     );

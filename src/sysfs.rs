@@ -5,6 +5,7 @@
 
 use nix::sys::stat::SFlag;
 use std::ffi::{CStr, CString};
+use std::fmt::Write as _;
 
 use crate::config::show;
 use crate::fsutil;
@@ -59,10 +60,14 @@ pub fn char_device(path: &CStr) -> Result<DevNum, String> {
 /// `dir/name`; neither holds a NUL byte (names come from this crate or from
 /// readdir).
 pub fn join(dir: &[u8], name: &str) -> CString {
+    join_bytes(dir, name.as_bytes())
+}
+
+fn join_bytes(dir: &[u8], name: &[u8]) -> CString {
     let mut path = Vec::with_capacity(dir.len() + name.len() + 2);
     path.extend_from_slice(dir);
     path.push(b'/');
-    path.extend_from_slice(name.as_bytes());
+    path.extend_from_slice(name);
     CString::new(path).unwrap_or_default()
 }
 
@@ -81,29 +86,39 @@ pub fn attr(dir: &[u8], name: &str) -> Option<String> {
     read_text(&join(dir, name))
 }
 
-/// The entries of a directory, "." and ".." left out; none if it cannot be read.
-fn entries(dir: &CStr) -> impl Iterator<Item = nix::dir::Entry> {
+/// Calls `found` with the name of each entry of a directory ("." and ".."
+/// left out) until it returns true; false if it never did, or the directory
+/// cannot be read. A read error ends the listing.
+fn any_entry(dir: &CStr, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     use nix::fcntl::OFlag;
-    fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
-        .and_then(nix::dir::Dir::from_fd)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+    let Ok(entries) =
+        fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY).and_then(nix::dir::Dir::from_fd)
+    else {
+        return false;
+    };
+    for entry in entries.into_iter().map_while(Result::ok) {
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." && found(name) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
 pub fn class_device(class: &str, num: DevNum) -> Option<CString> {
     let want = format!("{}:{}", num.major, num.minor);
     let dir = join(b"/sys/class", class);
-    entries(&dir)
-        .map(|e| {
-            let mut path = dir.as_bytes().to_vec();
-            path.push(b'/');
-            path.extend_from_slice(e.file_name().to_bytes());
-            CString::new(path).unwrap_or_default()
-        })
-        .find(|p| attr(p.as_bytes(), "dev").as_deref() == Some(want.as_str()))
+    let mut device = None;
+    any_entry(&dir, &mut |name| {
+        let path = join_bytes(dir.as_bytes(), name);
+        let hit = attr(path.as_bytes(), "dev").as_deref() == Some(want.as_str());
+        if hit {
+            device = Some(path);
+        }
+        hit
+    });
+    device
 }
 
 /// The watchdog class device of a /dev node (the legacy node is watchdog0).
@@ -126,27 +141,19 @@ pub struct Holder {
 pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
     let mut found = Vec::new();
     let me = std::process::id();
-    let mut path = Vec::new();
-    for entry in entries(&CString::new("/proc").unwrap_or_default()) {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
+    let proc = CString::new("/proc").unwrap_or_default();
+    any_entry(&proc, &mut |name| {
+        let Some(pid) = core::str::from_utf8(name)
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
+            .filter(|&pid| pid != me)
         else {
-            continue;
+            return false;
         };
-        if pid == me {
-            continue;
-        }
         let proc_dir = format!("/proc/{pid}");
         let fd_dir = join(proc_dir.as_bytes(), "fd");
-        let holds = entries(&fd_dir).any(|fd| {
-            path.clear();
-            path.extend_from_slice(fd_dir.as_bytes());
-            path.push(b'/');
-            path.extend_from_slice(fd.file_name().to_bytes());
-            nix::sys::stat::stat(&path[..]).is_ok_and(|st| {
+        let holds = any_entry(&fd_dir, &mut |fd| {
+            nix::sys::stat::stat(join_bytes(fd_dir.as_bytes(), fd).as_c_str()).is_ok_and(|st| {
                 is_char_device(&st) && nums.contains(&DevNum::of(st.st_rdev as libc::dev_t))
             })
         });
@@ -154,7 +161,8 @@ pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
             let comm = attr(proc_dir.as_bytes(), "comm").unwrap_or_else(|| "?".to_owned());
             found.push(Holder { pid, comm });
         }
-    }
+        false
+    });
     found
 }
 
@@ -165,36 +173,40 @@ pub fn show_holders(holders: &[Holder]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&format!("pid {} ({})", h.pid, h.comm));
+        let _ = write!(out, "pid {} ({})", h.pid, h.comm);
     }
     out
 }
 
 /// What to do about a watchdog held by someone else, from who holds it.
 pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
-    let who = show_holders(holders);
-    let mut advice = String::new();
-    if holders
+    // A substring test without str::contains's two-way searcher.
+    let has = |comm: &str, word: &str| {
+        comm.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
+    };
+    let advice = if holders
         .iter()
-        .any(|h| h.pid == 1 && h.comm.contains("systemd"))
+        .any(|h| h.pid == 1 && has(&h.comm, "systemd"))
     {
-        advice.push_str("systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog");
-    } else if holders.iter().any(|h| h.comm.contains("watchdogd")) {
-        advice.push_str("watchdogd holds it: stop and disable watchdogd, or choose one of the two");
+        "systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog"
+    } else if holders.iter().any(|h| has(&h.comm, "watchdogd")) {
+        "watchdogd holds it: stop and disable watchdogd, or choose one of the two"
     } else if holders
         .iter()
         .any(|h| h.comm == "watchdog" || h.comm == "busybox")
     {
-        advice.push_str("a watchdog daemon (BusyBox or the classic watchdog) holds it: stop it and remove it from the init scripts");
+        "a watchdog daemon (BusyBox or the classic watchdog) holds it: stop it and remove it from the init scripts"
     } else if holders.is_empty() {
-        advice.push_str("no holder found in /proc (another PID namespace, or the kernel itself?): often systemd's RuntimeWatchdogSec, watchdogd or BusyBox watchdog");
+        "no holder found in /proc (another PID namespace, or the kernel itself?): often systemd's RuntimeWatchdogSec, watchdogd or BusyBox watchdog"
     } else {
-        advice.push_str("stop that process, or let stability use another watchdog");
-    }
-    if who.is_empty() {
-        advice
+        "stop that process, or let stability use another watchdog"
+    };
+    if holders.is_empty() {
+        advice.to_owned()
     } else {
-        format!("held by {who}; {advice}")
+        format!("held by {}; {advice}", show_holders(holders))
     }
 }
 
