@@ -619,8 +619,8 @@ struct Values<'e, 'a> {
     errors: &'e mut Vec<Diag>,
 }
 
-impl Values<'_, '_> {
-    fn entry(&self, section: &str, key: &str) -> Option<&Entry<'_>> {
+impl<'e, 'a> Values<'e, 'a> {
+    fn entry(&self, section: &str, key: &str) -> Option<&'e Entry<'a>> {
         self.entries
             .iter()
             .find(|e| e.section == section && e.key == key)
@@ -634,20 +634,27 @@ impl Values<'_, '_> {
         &mut self,
         section: &str,
         key: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         let entry = self.entry(section, key)?;
         let (line, value) = (entry.line, entry.value);
         match parse(value) {
             Ok(v) => Some(v),
             Err(why) => {
-                self.errors.push(Diag::new(
-                    line,
-                    format!("[{section}] {key} = {value:?}: {why}"),
-                ));
+                self.reject(line, section, key, value, &why);
                 None
             }
         }
+    }
+
+    /// The error for a bad value; kept out of line, so that each `get`
+    /// (one per value type and parser) does not carry its own copy.
+    #[inline(never)]
+    fn reject(&mut self, line: u32, section: &str, key: &str, value: &str, why: &str) {
+        self.errors.push(Diag::new(
+            line,
+            format!("[{section}] {key} = {value:?}: {why}"),
+        ));
     }
 
     fn fail(&mut self, section: &str, key: &str, why: &str) {
