@@ -653,7 +653,7 @@ impl<'e, 'a> Values<'e, 'a> {
     fn reject(&mut self, line: u32, section: &str, key: &str, value: &str, why: &str) {
         self.errors.push(Diag::new(
             line,
-            format!("[{section}] {key} = {value:?}: {why}"),
+            format!("[{section}] {key} = {}: {why}", Quoted(value)),
         ));
     }
 
@@ -666,6 +666,40 @@ impl<'e, 'a> Values<'e, 'a> {
     fn warn(&self, warnings: &mut Vec<Diag>, section: &str, key: &str, why: &str) {
         let line = self.entry(section, key).map_or(0, |e| e.line);
         warnings.push(Diag::new(line, format!("[{section}] {key} {why}")));
+    }
+}
+
+/// A value in double quotes, escaped as `{:?}` escapes a str: quotes,
+/// backslashes, control characters, and the invisible spaces and format
+/// characters of Latin-1 and General Punctuation and the BOM (what a pasted
+/// value may hide). `{:?}` would need Unicode tables for the rest; other
+/// characters it escapes (unassigned, private use, combining marks) are shown
+/// as they are.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\t' => f.write_str("\\t")?,
+                '\r' => f.write_str("\\r")?,
+                '\n' => f.write_str("\\n")?,
+                '\0' => f.write_str("\\0")?,
+                c if c.is_control()
+                    || matches!(
+                        u32::from(c),
+                        0xa0 | 0xad | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x206f | 0xfeff
+                    ) =>
+                {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
     }
 }
 
@@ -940,6 +974,20 @@ mod tests {
     }
 
     const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn values_are_quoted_as_debug_quotes_them() {
+        let mut samples: Vec<String> = (0u32..0x100)
+            .chain(0x2000..0x2070)
+            .chain([0xfeff, 0x4e2d, 0x1f600])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        samples.push("/tmp/\"x\"\\y\tz".to_owned());
+        for s in samples {
+            assert_eq!(Quoted(&s).to_string(), format!("{s:?}"), "{s:?}");
+        }
+    }
 
     #[test]
     fn durations_accept_seconds_fractions_and_units() {
