@@ -9,6 +9,7 @@
 //! Python's ConfigParser did. Unknown sections and keys are warnings, so a
 //! newer config still runs on an older binary.
 
+use crate::log::strerror;
 use std::ffi::{CStr, CString};
 use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
@@ -103,6 +104,18 @@ fn lookup_name<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'
 
 /// The reset chain: each device at most once, in the order tried.
 pub type Chain = heapless::Vec<Device, 3>;
+
+/// The chain's device names with `sep` between them: "watchdog, rtc".
+pub fn chain_names(chain: &Chain, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, d) in chain.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(d.name());
+    }
+    out
+}
 
 /// The heartbeat trigger: reset when `path`'s mtime stops changing.
 #[derive(Clone, Debug)]
@@ -199,7 +212,7 @@ impl fmt::Display for DiagDisplay<'_> {
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &str) -> Result<Loaded, Rejected> {
-    match read_file(Path::new(path)) {
+    match read_file(path) {
         Ok(text) => parse(&text, path),
         Err(message) => Err(Rejected {
             source: path.to_owned(),
@@ -211,12 +224,12 @@ pub fn load(path: &str) -> Result<Loaded, Rejected> {
 
 /// Reads the file without blocking on a FIFO or opening a device for real
 /// use, and refuses anything that is not a small regular UTF-8 file.
-fn read_file(path: &Path) -> Result<String, String> {
+fn read_file(path: &str) -> Result<String, String> {
     use nix::fcntl::OFlag;
     let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
     let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-        .map_err(|e| format!("cannot open: {}; {fix}", e.desc()))?;
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+        .map_err(|e| format!("cannot open: {}; {fix}", strerror(e)))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", strerror(e)))?;
     let kind =
         nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
     if kind != nix::sys::stat::SFlag::S_IFREG {
@@ -227,7 +240,7 @@ fn read_file(path: &Path) -> Result<String, String> {
             nix::errno::Errno::EFBIG => {
                 format!("too large for a config file (at most {MAX_FILE_BYTES} bytes)")
             }
-            e => format!("cannot read: {}", e.desc()),
+            e => format!("cannot read: {}", strerror(e)),
         })?;
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -606,8 +619,8 @@ struct Values<'e, 'a> {
     errors: &'e mut Vec<Diag>,
 }
 
-impl Values<'_, '_> {
-    fn entry(&self, section: &str, key: &str) -> Option<&Entry<'_>> {
+impl<'e, 'a> Values<'e, 'a> {
+    fn entry(&self, section: &str, key: &str) -> Option<&'e Entry<'a>> {
         self.entries
             .iter()
             .find(|e| e.section == section && e.key == key)
@@ -621,20 +634,27 @@ impl Values<'_, '_> {
         &mut self,
         section: &str,
         key: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         let entry = self.entry(section, key)?;
         let (line, value) = (entry.line, entry.value);
         match parse(value) {
             Ok(v) => Some(v),
             Err(why) => {
-                self.errors.push(Diag::new(
-                    line,
-                    format!("[{section}] {key} = {value:?}: {why}"),
-                ));
+                self.reject(line, section, key, value, &why);
                 None
             }
         }
+    }
+
+    /// The error for a bad value; kept out of line, so that each `get`
+    /// (one per value type and parser) does not carry its own copy.
+    #[inline(never)]
+    fn reject(&mut self, line: u32, section: &str, key: &str, value: &str, why: &str) {
+        self.errors.push(Diag::new(
+            line,
+            format!("[{section}] {key} = {}: {why}", Quoted(value)),
+        ));
     }
 
     fn fail(&mut self, section: &str, key: &str, why: &str) {
@@ -649,6 +669,40 @@ impl Values<'_, '_> {
     }
 }
 
+/// A value in double quotes, escaped as `{:?}` escapes a str: quotes,
+/// backslashes, control characters, and the invisible spaces and format
+/// characters of Latin-1 and General Punctuation and the BOM (what a pasted
+/// value may hide). `{:?}` would need Unicode tables for the rest; other
+/// characters it escapes (unassigned, private use, combining marks) are shown
+/// as they are.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\t' => f.write_str("\\t")?,
+                '\r' => f.write_str("\\r")?,
+                '\n' => f.write_str("\\n")?,
+                '\0' => f.write_str("\\0")?,
+                c if c.is_control()
+                    || matches!(
+                        u32::from(c),
+                        0xa0 | 0xad | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x206f | 0xfeff
+                    ) =>
+                {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 fn c_path(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
@@ -656,11 +710,6 @@ fn c_path(s: &str) -> CString {
 /// Shows a C-string path for messages.
 pub fn show(path: &CStr) -> std::path::Display<'_> {
     Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
-}
-
-/// Borrows a C-string path as a `Path`.
-pub fn as_path(path: &CStr) -> &Path {
-    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()))
 }
 
 fn unquoted(s: &str) -> Result<&str, String> {
@@ -853,7 +902,6 @@ impl Config {
     /// values: what `check-config` prints.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let chain: Vec<&str> = self.chain.iter().map(|d| d.name()).collect();
         let _ = writeln!(out, "# effective configuration read from {}", self.source);
         let _ = writeln!(
             out,
@@ -865,7 +913,7 @@ impl Config {
             }
         );
         let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain.join(", "));
+        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
         let _ = writeln!(
             out,
             "checking_interval = {}",
@@ -926,6 +974,20 @@ mod tests {
     }
 
     const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn values_are_quoted_as_debug_quotes_them() {
+        let mut samples: Vec<String> = (0u32..0x100)
+            .chain(0x2000..0x2070)
+            .chain([0xfeff, 0x4e2d, 0x1f600])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        samples.push("/tmp/\"x\"\\y\tz".to_owned());
+        for s in samples {
+            assert_eq!(Quoted(&s).to_string(), format!("{s:?}"), "{s:?}");
+        }
+    }
 
     #[test]
     fn durations_accept_seconds_fractions_and_units() {

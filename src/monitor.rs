@@ -14,6 +14,7 @@ use crate::clock::{self, fmt_ms};
 use crate::config::{self, show, Config, Loaded};
 use crate::guard::Guard;
 use crate::indicator::{self, Indicator, Presence};
+use crate::log::strerror;
 use crate::record::{self, Trigger};
 use crate::recovery::{self, Fault, Outcome};
 use crate::signals::Signals;
@@ -110,7 +111,7 @@ impl Watch {
                         error!(
                             "cannot check {}: {} (not a fault; logged once until it changes)",
                             show(&indicator.path),
-                            e.desc()
+                            strerror(e)
                         );
                     }
                 }
@@ -142,7 +143,7 @@ impl Watch {
                         error!(
                             "cannot check heartbeat {}: {} (logged once until it changes)",
                             show(&hb_cfg.path),
-                            e.desc()
+                            strerror(e)
                         );
                     }
                 }
@@ -244,7 +245,7 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
     let signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => {
-            error!("cannot install signal handlers: {}", e.desc());
+            error!("cannot install signal handlers: {}", strerror(e));
             return exit::OSERR;
         }
     };
@@ -335,7 +336,6 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
             clock::secs(hb.timeout_ms)
         ));
     }
-    let chain: Vec<&str> = cfg.chain.iter().map(|d| d.name()).collect();
     info!(
         "stability {}{}: watching {watching} {}; recovery: {}; at most {} resets per {} s window",
         env!("CARGO_PKG_VERSION"),
@@ -349,7 +349,7 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
         } else {
             format!("every {} s", clock::secs(cfg.interval_ms))
         },
-        chain.join(" -> "),
+        config::chain_names(&cfg.chain, " -> "),
         cfg.max_resets,
         clock::secs(cfg.reset_window_ms)
     );

@@ -13,7 +13,6 @@
 
 use nix::sys::reboot::RebootMode;
 use std::ffi::CStr;
-use std::fmt::Write as _;
 
 use crate::clock;
 use crate::config::{show, Config, Device};
@@ -46,14 +45,6 @@ pub enum Outcome {
     Failed(String),
     /// --dry-run: the plan was printed.
     Planned,
-}
-
-fn chain_names(cfg: &Config) -> String {
-    let mut out = String::new();
-    for (i, d) in cfg.chain.iter().enumerate() {
-        let _ = write!(out, "{}{}", if i == 0 { "" } else { "," }, d.name());
-    }
-    out
 }
 
 fn reason_or_none(reason: &str) -> &str {
@@ -136,7 +127,7 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
         trigger: fault.trigger,
         source: fault.source.clone(),
         reason: fault.reason.clone(),
-        chain: chain_names(cfg),
+        chain: crate::config::chain_names(&cfg.chain, ","),
         method: cfg.chain.first().map_or("none", |d| d.name()),
         failed: String::new(),
         guard: guard_text,
@@ -166,11 +157,9 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
     nix::unistd::sync();
 
     // 4: the chain.
-    let mut failures: Vec<String> = Vec::new();
     for (i, device) in cfg.chain.iter().enumerate() {
         if i > 0 {
             rec.method = device.name();
-            rec.failed = failures.join("; ");
             if let Err(e) = rec.save(dir) {
                 crate::error!("cannot update the reset record: {e}");
             }
@@ -181,11 +170,14 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
             Err(why) => format!("{}: {why}", device.name()),
         };
         durable!(Error, "{failure}");
-        failures.push(failure);
+        // What failed so far, "device: why; ...", for the record and the summary.
+        if !rec.failed.is_empty() {
+            rec.failed.push_str("; ");
+        }
+        rec.failed.push_str(&failure);
     }
-    let summary = failures.join("; ");
     rec.method = "none";
-    rec.failed = summary.clone();
+    let summary = rec.failed.clone();
     if let Err(e) = rec.save(dir) {
         crate::error!("cannot update the reset record: {e}");
     }

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::config::{show, WatchdogConfig};
+use crate::log::strerror;
 use crate::sysfs::{self, DevNum};
 use crate::uapi;
 
@@ -56,9 +57,8 @@ pub fn flag_names(bits: u32) -> String {
 pub fn aliases(num: DevNum) -> Vec<DevNum> {
     let mut nums = vec![num];
     let other = if num == sysfs::LEGACY_WATCHDOG {
-        sysfs::attr(std::path::Path::new("/sys/class/watchdog/watchdog0"), "dev")
-            .and_then(|d| parse_devnum(&d))
-    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.ends_with("watchdog0")) {
+        sysfs::attr(sysfs::WATCHDOG0.as_bytes(), "dev").and_then(|d| parse_devnum(&d))
+    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.as_bytes().ends_with(b"/watchdog0")) {
         Some(sysfs::LEGACY_WATCHDOG)
     } else {
         None
@@ -85,8 +85,8 @@ fn open_error(cfg: &WatchdogConfig, e: Errno) -> String {
             format!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
         }
         Errno::EACCES | Errno::EPERM => format!("{path}: permission denied; stability must run as root"),
-        Errno::ENXIO | Errno::ENODEV => format!("{path}: no device behind the node ({}); is the driver loaded?", e.desc()),
-        e => format!("cannot open {path}: {}", e.desc()),
+        Errno::ENXIO | Errno::ENODEV => format!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
+        e => format!("cannot open {path}: {}", strerror(e)),
     }
 }
 
@@ -96,7 +96,7 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
     let fd = crate::fsutil::open(cfg.path.as_c_str(), OFlag::O_WRONLY | OFlag::O_NOCTTY)
         .map_err(|e| open_error(cfg, e))?;
-    let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", e.desc()))?;
+    let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", strerror(e)))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
         return Err(format!(
@@ -115,9 +115,17 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     // struct watchdog_info of the size the request encodes.
     unsafe { uapi::wdioc_getsupport(raw, &mut info) }.map_err(|e| match e {
         Errno::ENOTTY | Errno::EINVAL => {
-            format!("{path} is not a watchdog: WDIOC_GETSUPPORT failed ({e})")
+            let name = if e == Errno::ENOTTY {
+                "ENOTTY"
+            } else {
+                "EINVAL"
+            };
+            format!(
+                "{path} is not a watchdog: WDIOC_GETSUPPORT failed ({name}: {})",
+                strerror(e)
+            )
         }
-        e => format!("WDIOC_GETSUPPORT on {path} failed: {}", e.desc()),
+        e => format!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
     })?;
     let identity = crate::indicator::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;
@@ -127,7 +135,7 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     crate::info!(
         "{path}: \"{identity}\", options {}, boot status {}",
         flag_names(info.options),
-        boot.map_or_else(|e| format!("unknown ({})", e.desc()), flag_names)
+        boot.map_or_else(|e| format!("unknown ({})", strerror(e)), flag_names)
     );
     if info.options & uapi::WDIOF_ALARMONLY != 0 {
         crate::warning!(
@@ -139,7 +147,7 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     if let Err(e) = unsafe { uapi::wdioc_setoptions(raw, &enable) } {
         crate::notice!(
             "{path}: WDIOS_ENABLECARD refused ({}); opening the device started the timer already",
-            e.desc()
+            strerror(e)
         );
     }
     let timeout_s = set_timeout(raw, cfg, info.options, st.st_rdev as libc::dev_t)?;
@@ -180,8 +188,12 @@ fn set_timeout(
     let path = show(&cfg.path);
     let want = cfg.timeout_s;
     if options & uapi::WDIOF_SETTIMEOUT == 0 {
-        let now = gettimeout(raw)
-            .map_err(|e| format!("{path}: cannot change or read the timeout ({})", e.desc()))?;
+        let now = gettimeout(raw).map_err(|e| {
+            format!(
+                "{path}: cannot change or read the timeout ({})",
+                strerror(e)
+            )
+        })?;
         crate::warning!(
             "{path}: the driver cannot change its timeout; the reset comes after its own {now} s"
         );
@@ -190,12 +202,8 @@ fn set_timeout(
     let echoed = match settimeout(raw, want) {
         Ok(v) => v,
         Err(Errno::EINVAL) => {
-            let num = DevNum {
-                major: libc::major(rdev) as u32,
-                minor: libc::minor(rdev) as u32,
-            };
-            let min = sysfs::watchdog_dir(num)
-                .and_then(|d| sysfs::attr(&d, "min_timeout"))
+            let min = sysfs::watchdog_dir(DevNum::of(rdev))
+                .and_then(|d| sysfs::attr(d.as_bytes(), "min_timeout"))
                 .and_then(|s| s.parse::<u32>().ok())
                 .filter(|&m| m > want);
             // Walk up from the sysfs minimum (or from the request) to the first value taken.
@@ -216,7 +224,7 @@ fn set_timeout(
         Err(e) => {
             return Err(format!(
                 "{path}: WDIOC_SETTIMEOUT({want}) failed: {}",
-                e.desc()
+                strerror(e)
             ))
         }
     };
@@ -235,7 +243,7 @@ fn set_timeout(
 
 /// The class device of a watchdog node, or why the node is not a watchdog.
 /// The legacy node (10:130) of an old driver may have no class device.
-pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::path::PathBuf>, String> {
+pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::ffi::CString>, String> {
     match sysfs::watchdog_dir(num) {
         Some(dir) => Ok(Some(dir)),
         None if num == sysfs::LEGACY_WATCHDOG => Ok(None),
@@ -259,7 +267,7 @@ pub fn plan(cfg: &WatchdogConfig) -> Result<String, String> {
             ("min_timeout", "min "),
             ("max_timeout", "max "),
         ] {
-            if let Some(v) = sysfs::attr(&dir, attr) {
+            if let Some(v) = sysfs::attr(dir.as_bytes(), attr) {
                 let _ = write!(out, ", {label}{v}");
             }
         }
