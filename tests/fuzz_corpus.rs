@@ -211,7 +211,6 @@ fn parse_time_is_about_linear_in_size() {
 }
 
 #[test]
-#[ignore = "quadratic: config.rs looks each [section] up in a Vec of all seen so far"]
 fn parse_time_is_about_linear_in_distinct_sections() {
     assert_linear(&[("distinct sections", "", |i| format!("[s{i:05}]\n"))]);
 }
