@@ -62,7 +62,7 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(cfg: &Config, boot_id: heapless::String<36>, guard: Option<Guard>) -> Watch {
+    fn new(cfg: &Config, boot_id: heapless::String<36>) -> Watch {
         Watch {
             indicator: cfg.indicator.as_deref().map(Indicator::new),
             heartbeat: cfg.heartbeat.as_ref().map(|_| Heartbeat {
@@ -73,9 +73,14 @@ impl Watch {
             heartbeat_standing: false,
             indicator_error: None,
             heartbeat_error: None,
-            guard: guard.filter(|g| g.count != Some(0)),
+            guard: None,
             boot_id,
         }
+    }
+
+    /// Remembers the guard while its count is not zero (it may clear).
+    fn keep_guard(&mut self, guard: Option<Guard>) {
+        self.guard = guard.filter(|g| g.count != Some(0));
     }
 
     /// One poll: the fault found, if any. Allocates nothing unless something
@@ -260,8 +265,9 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         cfg.single_run = false; // interval 0: back-to-back polls
     }
     let boot_id = clock::boot_id();
-    let guard = start_up(&cfg, opts.dry_run, &boot_id);
-    let mut watch = Watch::new(&cfg, boot_id.clone(), guard);
+    // The indicator's directory is resolved before "watching" is announced.
+    let mut watch = Watch::new(&cfg, boot_id.clone());
+    watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
     loop {
         let requests = signals.take();
         if requests.stop {
@@ -271,8 +277,8 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         if requests.reload {
             if let Some(new) = reload(opts.config_path) {
                 cfg = new;
-                let guard = start_up(&cfg, opts.dry_run, &boot_id);
-                watch = Watch::new(&cfg, boot_id.clone(), guard);
+                watch = Watch::new(&cfg, boot_id.clone());
+                watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
             }
         }
         watch.tend_guard(&cfg);
