@@ -1,1 +1,105 @@
-fn main() {}
+//! stability: the binary. Parses the command line, loads the config, and
+//! hands over to the module that owns the command.
+
+use std::process::ExitCode;
+
+use stability::cli::{self, Command};
+use stability::config::{self, Loaded};
+use stability::monitor::{self, exit, RunOptions};
+use stability::record::Trigger;
+use stability::recovery::{self, Fault};
+use stability::{error, report, warning};
+
+fn main() -> ExitCode {
+    ExitCode::from(real_main())
+}
+
+fn real_main() -> u8 {
+    let mut argv = Vec::new();
+    for (i, arg) in std::env::args_os().enumerate() {
+        match arg.into_string() {
+            Ok(s) => argv.push(s),
+            Err(bad) => {
+                error!("argument {i} is not valid UTF-8: {}", bad.to_string_lossy());
+                return exit::USAGE;
+            }
+        }
+    }
+    let args = match cli::parse(&argv) {
+        Ok(args) => args,
+        Err(status) => return status,
+    };
+    if args.version {
+        println!("stability {}", env!("CARGO_PKG_VERSION"));
+        return exit::OK;
+    }
+    let path = args.config_path();
+    let loaded = match config::load(path) {
+        Ok(loaded) => loaded,
+        Err(rejected) => {
+            for w in &rejected.warnings {
+                warning!("{}", w.display(&rejected.source));
+            }
+            for e in &rejected.errors {
+                error!("{}", e.display(&rejected.source));
+            }
+            error!(
+                "configuration rejected ({} error{}); nothing was started",
+                rejected.errors.len(),
+                if rejected.errors.len() == 1 { "" } else { "s" }
+            );
+            return exit::CONFIG;
+        }
+    };
+    match &args.command {
+        None => monitor::run(
+            loaded,
+            &RunOptions {
+                config_path: path,
+                dry_run: args.dry_run,
+            },
+        ),
+        Some(Command::CheckConfig(_)) => {
+            print_warnings(&loaded);
+            print!("{}", loaded.config.to_ini());
+            exit::OK
+        }
+        Some(Command::Probe(_)) => {
+            print_warnings(&loaded);
+            report::probe(&loaded.config);
+            exit::OK
+        }
+        Some(Command::Status(_)) => {
+            report::status(&loaded.config);
+            exit::OK
+        }
+        Some(Command::Trigger(t)) => {
+            print_warnings(&loaded);
+            let signals = match stability::signals::Signals::install() {
+                Ok(s) => s,
+                Err(e) => {
+                    error!("cannot install signal handlers: {}", e.desc());
+                    return exit::OSERR;
+                }
+            };
+            let reason = stability::indicator::sanitize(
+                t.reason.as_deref().unwrap_or("manual trigger").as_bytes(),
+            );
+            let fault = Fault {
+                trigger: Trigger::Manual,
+                indicator: None,
+                source: String::new(),
+                reason: reason.as_str().to_owned(),
+            };
+            let outcome =
+                recovery::handle(&loaded.config, &fault, &signals, t.dry_run || args.dry_run);
+            monitor::exit_status(&outcome)
+        }
+    }
+}
+
+fn print_warnings(loaded: &Loaded) {
+    for w in &loaded.warnings {
+        warning!("{}", w.display(&loaded.config.source));
+    }
+}

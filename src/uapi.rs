@@ -66,7 +66,11 @@ pub const WDIOF_FLAGS: &[(u32, &str, &str)] = &[
     (0x0080, "SETTIMEOUT", "set timeout (in seconds)"),
     (0x0100, "MAGICCLOSE", "supports magic close char"),
     (0x0200, "PRETIMEOUT", "pretimeout (in seconds), get/set"),
-    (0x0400, "ALARMONLY", "watchdog triggers a management or other external alarm, not a reboot"),
+    (
+        0x0400,
+        "ALARMONLY",
+        "watchdog triggers a management or other external alarm, not a reboot",
+    ),
     (0x8000, "KEEPALIVEPING", "keep alive ping reply"),
 ];
 

@@ -1,0 +1,51 @@
+################################################################################
+#
+# stability
+#
+################################################################################
+
+STABILITY_VERSION = 0.1.0
+# PLACEHOLDER: the project's public URL is not decided yet. Set STABILITY_SITE
+# to where the release tarballs (stability-$(STABILITY_VERSION).tar.gz) live,
+# here or on the command line: make STABILITY_SITE=https://...
+STABILITY_SITE = https://example.invalid/stability/releases/download/v$(STABILITY_VERSION)
+STABILITY_LICENSE = MIT
+STABILITY_LICENSE_FILES = LICENSE
+
+# A local checkout (STABILITY_OVERRIDE_SRCDIR in local.mk) skips the download
+# step, and with it Buildroot's vendoring of the crates, so the --offline build
+# would find none: vendor them into the build directory's copy instead, the
+# way the download step does (needs the network once; the checkout itself is
+# not touched).
+ifneq ($(STABILITY_OVERRIDE_SRCDIR),)
+STABILITY_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = --exclude=target
+define STABILITY_VENDOR_CRATES
+	mkdir -p $(@D)/.cargo
+	cd $(@D) && $(HOST_MAKE_ENV) $(PKG_CARGO_ENV) \
+		cargo vendor --locked VENDOR > $(@D)/.cargo/config.toml
+endef
+STABILITY_PRE_BUILD_HOOKS += STABILITY_VENDOR_CRATES
+endif
+
+STABILITY_RECOVERY_DEVICE = $(call qstrip,$(BR2_PACKAGE_STABILITY_RECOVERY_DEVICE))
+
+# The shipped config, with the recovery device chosen in menuconfig. A file
+# of the same name in a rootfs overlay replaces it.
+define STABILITY_INSTALL_CONFIG
+	$(INSTALL) -D -m 0644 $(@D)/config.ini $(TARGET_DIR)/etc/stability/config.ini
+	$(SED) 's/^recovery_device = .*/recovery_device = $(STABILITY_RECOVERY_DEVICE)/' \
+		$(TARGET_DIR)/etc/stability/config.ini
+endef
+STABILITY_POST_INSTALL_TARGET_HOOKS += STABILITY_INSTALL_CONFIG
+
+define STABILITY_INSTALL_INIT_SYSV
+	$(INSTALL) -D -m 0755 $(STABILITY_PKGDIR)/S50stability \
+		$(TARGET_DIR)/etc/init.d/S50stability
+endef
+
+define STABILITY_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(STABILITY_PKGDIR)/stability.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/stability.service
+endef
+
+$(eval $(cargo-package))

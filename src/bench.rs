@@ -1,0 +1,104 @@
+//! Measurement hooks, compiled only with `--features bench` and never into
+//! the shipped binary: bench/ and the soak test use them.
+//!
+//! With `STABILITY_BENCH_POLLS=N` in the environment the daemon polls N times
+//! and exits 0, and `checking_interval = 0` means back-to-back polls (a busy
+//! loop for the measurement) instead of a single run. A counting global
+//! allocator counts every allocation; at the 1000th poll (or the first, when
+//! N is smaller) and at the end the daemon prints one line to stderr:
+//!
+//! `bench: poll=N allocs=A poll_allocs=P vmrss_kb=R rssanon_kb=A fds=F`
+//!
+//! where `allocs` counts allocations since the process started and
+//! `poll_allocs` those made by the polls since the previous line (the
+//! report's own allocations excluded).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// wrapper only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations so far.
+pub fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// The poll budget of a measurement run.
+pub struct Polls {
+    limit: u64,
+    done: u64,
+    checkpoint: u64,
+    /// Allocations when the previous report finished.
+    base: usize,
+}
+
+impl Polls {
+    /// From `STABILITY_BENCH_POLLS`; None outside a measurement run.
+    pub fn from_env() -> Option<Polls> {
+        let limit = std::env::var("STABILITY_BENCH_POLLS").ok()?.parse().ok()?;
+        Some(Polls {
+            limit,
+            done: 0,
+            checkpoint: 1000.min(limit),
+            base: allocations(),
+        })
+    }
+
+    /// Counts a poll; true when the budget is spent.
+    pub fn after_poll(&mut self) -> bool {
+        self.done += 1;
+        if self.done == self.checkpoint || self.done == self.limit {
+            report(self.done, self.base);
+            self.base = allocations();
+        }
+        self.done >= self.limit
+    }
+}
+
+fn report(poll: u64, base: usize) {
+    // Counted before this report allocates anything.
+    let allocs = allocations();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().trim_end_matches(" kB").to_owned())
+            .unwrap_or_default()
+    };
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count().saturating_sub(1));
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "bench: poll={poll} allocs={allocs} poll_allocs={} vmrss_kb={} rssanon_kb={} fds={fds}",
+        allocs - base,
+        field("VmRSS:"),
+        field("RssAnon:")
+    );
+    eprintln!("{line}");
+}

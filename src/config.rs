@@ -1,0 +1,1121 @@
+//! Configuration: the INI file that py-stability-iot users already have, plus
+//! the keys stability adds, turned into one validated `Config` value.
+//!
+//! Strict about values, lenient about form. Every bad value is an error that
+//! names the file, the line, the key and what is allowed, and all of them are
+//! reported at once; nothing runs while there is one. Comments (`#`, `;`, also
+//! after a value when preceded by a space), CRLF line endings, a UTF-8 BOM,
+//! spaces around `=`, `key: value` and keys in any case are all accepted, as
+//! Python's ConfigParser did. Unknown sections and keys are warnings, so a
+//! newer config still runs on an older binary.
+
+use std::ffi::{CStr, CString};
+use std::fmt::{self, Write as _};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Where the daemon looks when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/stability/config.ini";
+
+/// The largest config file read: anything bigger is not a config file.
+const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// One way to reset the board; `recovery_device` lists them in the order tried.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Device {
+    Watchdog,
+    Rtc,
+    Reboot,
+}
+
+impl Device {
+    pub const ALL: [(Device, &'static str); 3] = [
+        (Device::Watchdog, "watchdog"),
+        (Device::Rtc, "rtc"),
+        (Device::Reboot, "reboot"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        lookup_name(&Self::ALL, self)
+    }
+}
+
+/// What follows the RTC alarm: power off, a kernel sleep state, or nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RtcMode {
+    Off,
+    Mem,
+    Standby,
+    Freeze,
+    Disk,
+    No,
+}
+
+impl RtcMode {
+    pub const ALL: [(RtcMode, &'static str); 6] = [
+        (RtcMode::Off, "off"),
+        (RtcMode::Mem, "mem"),
+        (RtcMode::Standby, "standby"),
+        (RtcMode::Freeze, "freeze"),
+        (RtcMode::Disk, "disk"),
+        (RtcMode::No, "no"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        lookup_name(&Self::ALL, self)
+    }
+
+    /// The word written to /sys/power/state, for the modes that suspend.
+    pub fn sleep_state(self) -> Option<&'static str> {
+        match self {
+            RtcMode::Mem | RtcMode::Standby | RtcMode::Freeze | RtcMode::Disk => Some(self.name()),
+            RtcMode::Off | RtcMode::No => None,
+        }
+    }
+}
+
+/// How the RTC alarm is set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RtcBackend {
+    /// RTC ioctls from this process: no dependencies.
+    Ioctl,
+    /// rtcwake(8), run with an argument vector (never a shell).
+    Rtcwake,
+}
+
+impl RtcBackend {
+    pub const ALL: [(RtcBackend, &'static str); 2] = [
+        (RtcBackend::Ioctl, "ioctl"),
+        (RtcBackend::Rtcwake, "rtcwake"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        lookup_name(&Self::ALL, self)
+    }
+}
+
+fn lookup_name<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or("?", |(_, n)| n)
+}
+
+/// The reset chain: each device at most once, in the order tried.
+pub type Chain = heapless::Vec<Device, 3>;
+
+/// The heartbeat trigger: reset when `path`'s mtime stops changing.
+#[derive(Clone, Debug)]
+pub struct Heartbeat {
+    pub path: CString,
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchdogConfig {
+    pub path: CString,
+    /// How long the armed watchdog is given to reset the board.
+    pub kill_delay_ms: u64,
+    /// Seconds for WDIOC_SETTIMEOUT.
+    pub timeout_s: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RtcConfig {
+    pub path: CString,
+    pub mode: RtcMode,
+    pub wake_delay_s: u32,
+    pub backend: RtcBackend,
+}
+
+/// The validated configuration. Paths are kept as C strings: the poll loop
+/// hands them to lstat(2) without copying or allocating.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file this was read from, for messages.
+    pub source: String,
+    pub chain: Chain,
+    pub interval_ms: u64,
+    /// Check once and exit: `single_run = true` or `checking_interval = 0`.
+    pub single_run: bool,
+    pub indicator: Option<CString>,
+    pub heartbeat: Option<Heartbeat>,
+    pub state_dir: CString,
+    pub max_resets: u32,
+    pub reset_window_ms: u64,
+    pub watchdog: WatchdogConfig,
+    pub rtc: RtcConfig,
+}
+
+/// A message about one place in the config file (`line` 0: the whole file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diag {
+    pub line: u32,
+    pub message: String,
+}
+
+/// A parsed config with the warnings met on the way.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Diag>,
+}
+
+/// Why a config was rejected: every error found, in line order.
+pub struct Rejected {
+    pub source: String,
+    pub errors: Vec<Diag>,
+    pub warnings: Vec<Diag>,
+}
+
+impl Diag {
+    fn new(line: u32, message: String) -> Diag {
+        Diag { line, message }
+    }
+
+    /// `file:line: message`, as compilers print it.
+    pub fn display<'a>(&'a self, source: &'a str) -> impl fmt::Display + 'a {
+        DiagDisplay { source, diag: self }
+    }
+}
+
+struct DiagDisplay<'a> {
+    source: &'a str,
+    diag: &'a Diag,
+}
+
+impl fmt::Display for DiagDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.diag.line == 0 {
+            write!(f, "{}: {}", self.source, self.diag.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: {}",
+                self.source, self.diag.line, self.diag.message
+            )
+        }
+    }
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &str) -> Result<Loaded, Rejected> {
+    match read_file(Path::new(path)) {
+        Ok(text) => parse(&text, path),
+        Err(message) => Err(Rejected {
+            source: path.to_owned(),
+            errors: vec![Diag::new(0, message)],
+            warnings: Vec::new(),
+        }),
+    }
+}
+
+/// Reads the file without blocking on a FIFO or opening a device for real
+/// use, and refuses anything that is not a small regular UTF-8 file.
+fn read_file(path: &Path) -> Result<String, String> {
+    use nix::fcntl::OFlag;
+    let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
+    let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
+        .map_err(|e| format!("cannot open: {}; {fix}", e.desc()))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+    let kind =
+        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
+    if kind != nix::sys::stat::SFlag::S_IFREG {
+        return Err(format!("not a regular file; {fix}"));
+    }
+    let bytes =
+        crate::fsutil::read_to_end(&fd, st.st_size, MAX_FILE_BYTES).map_err(|e| match e {
+            nix::errno::Errno::EFBIG => {
+                format!("too large for a config file (at most {MAX_FILE_BYTES} bytes)")
+            }
+            e => format!("cannot read: {}", e.desc()),
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        format!("line {line}: not valid UTF-8 text; save the file as UTF-8")
+    })
+}
+
+/// Every key stability knows, by section. Keys are matched case-insensitively.
+const SECTIONS: &[(&str, &[&str])] = &[
+    (
+        "general",
+        &[
+            "recovery_device",
+            "checking_interval",
+            "indicator_file_path",
+            "single_run",
+            "heartbeat_file_path",
+            "heartbeat_timeout",
+            "state_dir",
+            "max_resets",
+            "reset_window",
+        ],
+    ),
+    (
+        "watchdog-device",
+        &["wdt_path", "wdt_kill_delay", "wdt_timeout"],
+    ),
+    (
+        "rtc-device",
+        &["rtc_path", "rtc_mode", "rtc_wake_delay", "rtc_backend"],
+    ),
+];
+
+/// One `key = value` line, after the INI layer.
+struct Entry<'a> {
+    section: &'static str,
+    key: &'static str,
+    value: &'a str,
+    line: u32,
+}
+
+/// Parses config text; `source` names it in messages.
+pub fn parse(text: &str, source: &str) -> Result<Loaded, Rejected> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let entries = scan(text, &mut errors, &mut warnings);
+    let config = build(&entries, source, &mut errors, &mut warnings);
+    errors.sort_by_key(|d| d.line);
+    warnings.sort_by_key(|d| d.line);
+    match config {
+        Some(config) if errors.is_empty() => Ok(Loaded { config, warnings }),
+        _ => Err(Rejected {
+            source: source.to_owned(),
+            errors,
+            warnings,
+        }),
+    }
+}
+
+/// The INI layer: sections and keys, comments, duplicates, unknown names.
+fn scan<'a>(text: &'a str, errors: &mut Vec<Diag>, warnings: &mut Vec<Diag>) -> Vec<Entry<'a>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut entries: Vec<Entry<'a>> = Vec::new();
+    // The current section: known (Some(name)), unknown (None), or none yet.
+    let mut section: Option<Option<&'static str>> = None;
+    let mut seen_sections: Vec<(&str, u32)> = Vec::new();
+    let mut parser = ini_core::Parser::new(text).comment_char(b'#');
+    loop {
+        let line = parser.line() + 1;
+        let Some(item) = parser.next() else { break };
+        let (key, value) = match item {
+            ini_core::Item::SectionEnd | ini_core::Item::Blank | ini_core::Item::Comment(_) => {
+                continue
+            }
+            ini_core::Item::Section(name) => {
+                section = Some(open_section(
+                    name,
+                    line,
+                    &mut seen_sections,
+                    errors,
+                    warnings,
+                ));
+                continue;
+            }
+            // A line starting with '[' but not ending in ']': a header followed by
+            // a comment, or a malformed one; the no-'=' branch below sorts them out.
+            ini_core::Item::Error(text) => (text, None),
+            ini_core::Item::Property(key, value) => (key, value),
+        };
+        let key = key.trim();
+        if key.starts_with('#') || key.starts_with(';') || (key.is_empty() && value.is_none()) {
+            continue;
+        }
+        let (key, value) = match value {
+            Some(value) => (key, value),
+            None => {
+                // A line without '=': an indented section header, `key: value`, or junk.
+                let header = strip_comment(key);
+                if header.starts_with('[') {
+                    if header.len() >= 2 && header.ends_with(']') {
+                        let name = &header[1..header.len() - 1];
+                        section = Some(open_section(
+                            name,
+                            line,
+                            &mut seen_sections,
+                            errors,
+                            warnings,
+                        ));
+                    } else {
+                        errors.push(Diag::new(
+                            line,
+                            format!("malformed section header `{header}`; expected `[name]`"),
+                        ));
+                    }
+                    continue;
+                }
+                match key.split_once(':') {
+                    Some((k, v)) => (k.trim(), v),
+                    None => {
+                        errors.push(Diag::new(
+                            line,
+                            format!("`{key}` is not `key = value`, a [section] or a comment"),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        if key.starts_with('[') {
+            errors.push(Diag::new(line, format!("malformed section header `{key}`")));
+            continue;
+        }
+        if key.is_empty() {
+            errors.push(Diag::new(line, "a value without a key".to_owned()));
+            continue;
+        }
+        let section = match section {
+            None => {
+                errors.push(Diag::new(
+                    line,
+                    format!("`{key}` comes before any [section]; put it under [general]"),
+                ));
+                continue;
+            }
+            Some(None) => continue, // inside an unknown section: already warned about
+            Some(Some(section)) => section,
+        };
+        let value = strip_comment(value.trim());
+        let Some(known) = known_key(section, key) else {
+            warnings.push(Diag::new(
+                line,
+                format!("unknown key `{key}` in [{section}] (ignored)"),
+            ));
+            continue;
+        };
+        if let Some(first) = entries
+            .iter()
+            .find(|e| e.section == section && e.key == known)
+        {
+            errors.push(Diag::new(
+                line,
+                format!(
+                    "[{section}] {known} is set twice (first on line {}); keep one",
+                    first.line
+                ),
+            ));
+            continue;
+        }
+        entries.push(Entry {
+            section,
+            key: known,
+            value,
+            line,
+        });
+    }
+    entries
+}
+
+fn open_section<'a>(
+    name: &'a str,
+    line: u32,
+    seen: &mut Vec<(&'a str, u32)>,
+    errors: &mut Vec<Diag>,
+    warnings: &mut Vec<Diag>,
+) -> Option<&'static str> {
+    let name = name.trim();
+    let known = SECTIONS.iter().map(|(s, _)| *s).find(|s| *s == name);
+    match seen.iter().find(|(s, _)| *s == name) {
+        Some((_, first)) => errors.push(Diag::new(
+            line,
+            format!("section [{name}] appears twice (first on line {first}); merge them"),
+        )),
+        None => seen.push((name, line)),
+    }
+    if known.is_none() {
+        warnings.push(Diag::new(
+            line,
+            format!(
+                "unknown section [{name}] (its keys are ignored); known: [general], [watchdog-device], [rtc-device]"
+            ),
+        ));
+    }
+    known
+}
+
+fn known_key(section: &str, key: &str) -> Option<&'static str> {
+    SECTIONS
+        .iter()
+        .find(|(s, _)| *s == section)
+        .and_then(|(_, keys)| keys.iter().copied().find(|k| k.eq_ignore_ascii_case(key)))
+}
+
+/// Drops a trailing comment: `#` or `;` preceded by white space.
+fn strip_comment(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    for i in 1..bytes.len() {
+        if (bytes[i] == b'#' || bytes[i] == b';') && bytes[i - 1].is_ascii_whitespace() {
+            return value[..i].trim_end();
+        }
+    }
+    value
+}
+
+/// The value layer: every key checked, defaults filled, cross-checks made.
+fn build(
+    entries: &[Entry],
+    source: &str,
+    errors: &mut Vec<Diag>,
+    warnings: &mut Vec<Diag>,
+) -> Option<Config> {
+    let mut v = Values { entries, errors };
+    let chain = v
+        .get("general", "recovery_device", parse_chain)
+        .unwrap_or_else(|| {
+            let mut chain = Chain::new();
+            let _ = chain.push(Device::Watchdog);
+            chain
+        });
+    let interval_ms = v
+        .get("general", "checking_interval", parse_duration_ms)
+        .unwrap_or(5_000);
+    let single_run =
+        v.get("general", "single_run", parse_bool).unwrap_or(false) || interval_ms == 0;
+    let indicator = v.get("general", "indicator_file_path", parse_path);
+    let hb_path = v.get("general", "heartbeat_file_path", parse_path);
+    let hb_timeout = v.get("general", "heartbeat_timeout", |s| {
+        positive(parse_duration_ms(s)?)
+    });
+    let state_dir = v
+        .get("general", "state_dir", parse_path)
+        .unwrap_or_else(|| c_path("/var/lib/stability"));
+    let max_resets = v
+        .get("general", "max_resets", |s| parse_int(s, 1, 1000))
+        .unwrap_or(3);
+    let reset_window_ms = v
+        .get("general", "reset_window", |s| {
+            positive(parse_duration_ms(s)?)
+        })
+        .unwrap_or(3_600_000);
+    let watchdog = WatchdogConfig {
+        path: v
+            .get("watchdog-device", "wdt_path", parse_path)
+            .unwrap_or_else(|| c_path("/dev/watchdog")),
+        kill_delay_ms: v
+            .get("watchdog-device", "wdt_kill_delay", parse_duration_ms)
+            .unwrap_or(300_000),
+        timeout_s: v
+            .get("watchdog-device", "wdt_timeout", |s| {
+                parse_int(s, 1, 65_535)
+            })
+            .unwrap_or(1),
+    };
+    let rtc = RtcConfig {
+        path: v
+            .get("rtc-device", "rtc_path", parse_path)
+            .unwrap_or_else(|| c_path("/dev/rtc")),
+        mode: v
+            .get("rtc-device", "rtc_mode", |s| parse_word(s, &RtcMode::ALL))
+            .unwrap_or(RtcMode::Off),
+        wake_delay_s: v
+            .get("rtc-device", "rtc_wake_delay", |s| {
+                parse_seconds(s, 2, 365 * 86_400)
+            })
+            .unwrap_or(60),
+        backend: v
+            .get("rtc-device", "rtc_backend", |s| {
+                parse_word(s, &RtcBackend::ALL)
+            })
+            .unwrap_or(RtcBackend::Ioctl),
+    };
+
+    let heartbeat = match (hb_path, hb_timeout) {
+        (Some(path), Some(timeout_ms)) => Some(Heartbeat { path, timeout_ms }),
+        (None, None) => None,
+        (Some(_), None) => {
+            v.fail(
+                "general",
+                "heartbeat_file_path",
+                "needs heartbeat_timeout as well (e.g. 60)",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            v.fail(
+                "general",
+                "heartbeat_timeout",
+                "needs heartbeat_file_path as well",
+            );
+            None
+        }
+    };
+    if indicator.is_none() && heartbeat.is_none() && !v.has("general", "indicator_file_path") {
+        v.errors.push(Diag::new(
+            0,
+            "nothing to watch: set [general] indicator_file_path (or heartbeat_file_path)"
+                .to_owned(),
+        ));
+    }
+    if let Some(hb) = &heartbeat {
+        if !single_run && hb.timeout_ms <= interval_ms {
+            v.fail(
+                "general",
+                "heartbeat_timeout",
+                "must be longer than checking_interval, or every check could find it stale",
+            );
+        }
+        if single_run {
+            v.warn(
+                warnings,
+                "general",
+                "heartbeat_file_path",
+                "a single run cannot see a heartbeat stop; it only works when the daemon polls",
+            );
+        }
+    }
+    if chain.contains(&Device::Watchdog)
+        && watchdog.kill_delay_ms < 1000 * (u64::from(watchdog.timeout_s) + 2)
+    {
+        v.warn(
+            warnings,
+            "watchdog-device",
+            "wdt_kill_delay",
+            "is shorter than wdt_timeout + 2 s: the watchdog may not get the time to reset the board",
+        );
+    }
+    if chain.contains(&Device::Rtc) && rtc.mode == RtcMode::Off && rtc.wake_delay_s < 10 {
+        v.warn(
+            warnings,
+            "rtc-device",
+            "rtc_wake_delay",
+            "is under 10 s with rtc_mode = off: if the alarm fires before the power-off completes, the board stays off",
+        );
+    }
+
+    Some(Config {
+        source: source.to_owned(),
+        chain,
+        interval_ms,
+        single_run,
+        indicator,
+        heartbeat,
+        state_dir,
+        max_resets,
+        reset_window_ms,
+        watchdog,
+        rtc,
+    })
+}
+
+/// Looks keys up and turns bad values into diagnostics.
+struct Values<'e, 'a> {
+    entries: &'e [Entry<'a>],
+    errors: &'e mut Vec<Diag>,
+}
+
+impl Values<'_, '_> {
+    fn entry(&self, section: &str, key: &str) -> Option<&Entry<'_>> {
+        self.entries
+            .iter()
+            .find(|e| e.section == section && e.key == key)
+    }
+
+    fn has(&self, section: &str, key: &str) -> bool {
+        self.entry(section, key).is_some()
+    }
+
+    fn get<T>(
+        &mut self,
+        section: &str,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let entry = self.entry(section, key)?;
+        let (line, value) = (entry.line, entry.value);
+        match parse(value) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.errors.push(Diag::new(
+                    line,
+                    format!("[{section}] {key} = {value:?}: {why}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, section: &str, key: &str, why: &str) {
+        let line = self.entry(section, key).map_or(0, |e| e.line);
+        self.errors
+            .push(Diag::new(line, format!("[{section}] {key} {why}")));
+    }
+
+    fn warn(&self, warnings: &mut Vec<Diag>, section: &str, key: &str, why: &str) {
+        let line = self.entry(section, key).map_or(0, |e| e.line);
+        warnings.push(Diag::new(line, format!("[{section}] {key} {why}")));
+    }
+}
+
+fn c_path(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Shows a C-string path for messages.
+pub fn show(path: &CStr) -> std::path::Display<'_> {
+    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
+}
+
+/// Borrows a C-string path as a `Path`.
+pub fn as_path(path: &CStr) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()))
+}
+
+fn unquoted(s: &str) -> Result<&str, String> {
+    if s.len() >= 2 && (s.starts_with('"') || s.starts_with('\'')) {
+        return Err("quotes are kept as part of the value; write it without them".to_owned());
+    }
+    if s.is_empty() {
+        return Err("empty; remove the line to use the default".to_owned());
+    }
+    Ok(s)
+}
+
+/// `true/false`, `yes/no`, `on/off`, `1/0`, in any case.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    let s = unquoted(s)?;
+    const WORDS: [(&str, bool); 8] = [
+        ("true", true),
+        ("yes", true),
+        ("on", true),
+        ("1", true),
+        ("false", false),
+        ("no", false),
+        ("off", false),
+        ("0", false),
+    ];
+    WORDS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .map(|(_, b)| *b)
+        .ok_or_else(|| "expected a boolean: true/false, yes/no, on/off or 1/0".to_owned())
+}
+
+/// A whole number in `min..=max`.
+pub fn parse_int(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    let s = unquoted(s)?;
+    match s.parse::<u64>() {
+        Ok(n) if n >= u64::from(min) && n <= u64::from(max) => Ok(n as u32),
+        Ok(_) => Err(format!("out of range; allowed: {min} to {max}")),
+        Err(_) => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// Whole seconds in `min..=max`, as a number or a duration with a unit.
+fn parse_seconds(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    let ms = parse_duration_ms(s)?;
+    if ms % 1000 != 0 {
+        return Err("must be whole seconds".to_owned());
+    }
+    let secs = ms / 1000;
+    if secs < u64::from(min) || secs > u64::from(max) {
+        return Err(format!("out of range; allowed: {min} to {max} seconds"));
+    }
+    Ok(secs as u32)
+}
+
+fn positive(ms: u64) -> Result<u64, String> {
+    if ms == 0 {
+        Err("must be more than 0".to_owned())
+    } else {
+        Ok(ms)
+    }
+}
+
+/// The longest duration accepted anywhere: 10 years, far below overflow.
+const MAX_DURATION_MS: u64 = 10 * 366 * 86_400_000;
+
+/// A duration in milliseconds: seconds (`5`, `0.5`) or a number with a unit
+/// (`500ms`, `30s`, `5m`, `1h`).
+pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    let s = unquoted(s)?;
+    let bad = || {
+        "expected a duration: seconds (5, 0.5) or a number with a unit (500ms, 30s, 5m, 1h)"
+            .to_owned()
+    };
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = (&s[..split], s[split..].trim_start());
+    let scale: u64 = match unit {
+        "" | "s" => 1000,
+        "ms" => 1,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    // Fractions are kept to the millisecond; finer digits must be zero.
+    let mut frac_ms = 0u64;
+    let mut digit_scale = scale;
+    for b in frac.bytes() {
+        let digit = u64::from(b - b'0');
+        if digit_scale % 10 != 0 {
+            if digit != 0 {
+                return Err("finer than a millisecond".to_owned());
+            }
+            continue;
+        }
+        digit_scale /= 10;
+        frac_ms += digit * digit_scale;
+    }
+    whole
+        .checked_mul(scale)
+        .and_then(|ms| ms.checked_add(frac_ms))
+        .filter(|&ms| ms <= MAX_DURATION_MS)
+        .ok_or_else(|| "too long; at most 10 years".to_owned())
+}
+
+/// An absolute path.
+fn parse_path(s: &str) -> Result<CString, String> {
+    let s = unquoted(s)?;
+    if !s.starts_with('/') {
+        return Err("must be an absolute path (starting with /)".to_owned());
+    }
+    if s.len() >= libc::PATH_MAX as usize {
+        return Err("longer than PATH_MAX".to_owned());
+    }
+    CString::new(s).map_err(|_| "contains a NUL byte".to_owned())
+}
+
+/// One word from `table`, in any case.
+fn parse_word<T: Copy>(s: &str, table: &[(T, &'static str)]) -> Result<T, String> {
+    let s = unquoted(s)?;
+    table
+        .iter()
+        .find(|(_, name)| name.eq_ignore_ascii_case(s))
+        .map(|(v, _)| *v)
+        .ok_or_else(|| format!("allowed: {}", names(table)))
+}
+
+fn names<T>(table: &[(T, &'static str)]) -> String {
+    let mut out = String::new();
+    for (i, (_, name)) in table.iter().enumerate() {
+        out.push_str(if i == 0 { "" } else { ", " });
+        out.push_str(name);
+    }
+    out
+}
+
+/// `watchdog`, or an ordered chain such as `watchdog, rtc, reboot`.
+fn parse_chain(s: &str) -> Result<Chain, String> {
+    let s = unquoted(s)?;
+    let mut chain = Chain::new();
+    for word in s
+        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        let device = parse_word(word, &Device::ALL)
+            .map_err(|_| format!("unknown device `{word}`; allowed: {}", names(&Device::ALL)))?;
+        if chain.contains(&device) {
+            return Err(format!("`{word}` is listed twice"));
+        }
+        let _ = chain.push(device); // cannot overflow: three distinct devices exist
+    }
+    if chain.is_empty() {
+        return Err(format!("name at least one of: {}", names(&Device::ALL)));
+    }
+    Ok(chain)
+}
+
+/// A duration in the form the parser reads back: seconds when whole, else ms.
+pub fn fmt_duration(ms: u64) -> impl fmt::Display {
+    struct D(u64);
+    impl fmt::Display for D {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.0 % 1000 == 0 {
+                write!(f, "{}", self.0 / 1000)
+            } else {
+                write!(f, "{}ms", self.0)
+            }
+        }
+    }
+    D(ms)
+}
+
+impl Config {
+    /// The effective configuration as INI text that parses back to the same
+    /// values: what `check-config` prints.
+    pub fn to_ini(&self) -> String {
+        let mut out = String::new();
+        let chain: Vec<&str> = self.chain.iter().map(|d| d.name()).collect();
+        let _ = writeln!(out, "# effective configuration read from {}", self.source);
+        let _ = writeln!(
+            out,
+            "# {}",
+            if self.single_run {
+                "single run: check once, then exit".to_owned()
+            } else {
+                format!("poll every {} s", crate::clock::secs(self.interval_ms))
+            }
+        );
+        let _ = writeln!(out, "[general]");
+        let _ = writeln!(out, "recovery_device = {}", chain.join(", "));
+        let _ = writeln!(
+            out,
+            "checking_interval = {}",
+            fmt_duration(self.interval_ms)
+        );
+        match &self.indicator {
+            Some(p) => writeln!(out, "indicator_file_path = {}", show(p)),
+            None => writeln!(out, "# indicator_file_path is not set"),
+        }
+        .ok();
+        let _ = writeln!(out, "single_run = {}", self.single_run);
+        match &self.heartbeat {
+            Some(hb) => writeln!(
+                out,
+                "heartbeat_file_path = {}\nheartbeat_timeout = {}",
+                show(&hb.path),
+                fmt_duration(hb.timeout_ms)
+            ),
+            None => writeln!(out, "# heartbeat_file_path is not set: no heartbeat check"),
+        }
+        .ok();
+        let _ = writeln!(out, "state_dir = {}", show(&self.state_dir));
+        let _ = writeln!(out, "max_resets = {}", self.max_resets);
+        let _ = writeln!(out, "reset_window = {}", fmt_duration(self.reset_window_ms));
+        let _ = writeln!(out, "\n[watchdog-device]");
+        let _ = writeln!(out, "wdt_path = {}", show(&self.watchdog.path));
+        let _ = writeln!(
+            out,
+            "wdt_kill_delay = {}",
+            fmt_duration(self.watchdog.kill_delay_ms)
+        );
+        let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
+        let _ = writeln!(out, "\n[rtc-device]");
+        let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
+        let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());
+        let _ = writeln!(out, "rtc_wake_delay = {}", self.rtc.wake_delay_s);
+        let _ = writeln!(out, "rtc_backend = {}", self.rtc.backend.name());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Config {
+        match parse(text, "t.ini") {
+            Ok(l) => l.config,
+            Err(r) => panic!("rejected: {:?}", r.errors),
+        }
+    }
+
+    fn errors(text: &str) -> Vec<Diag> {
+        match parse(text, "t.ini") {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(r) => r.errors,
+        }
+    }
+
+    const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn durations_accept_seconds_fractions_and_units() {
+        assert_eq!(parse_duration_ms("5"), Ok(5000));
+        assert_eq!(parse_duration_ms("0"), Ok(0));
+        assert_eq!(parse_duration_ms("0.5"), Ok(500));
+        assert_eq!(parse_duration_ms(".25"), Ok(250));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert_eq!(parse_duration_ms("30s"), Ok(30_000));
+        assert_eq!(parse_duration_ms("5m"), Ok(300_000));
+        assert_eq!(parse_duration_ms("1.5h"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("2 s"), Ok(2000));
+        for bad in [
+            "",
+            "five",
+            "-1",
+            "1.2.3",
+            ".",
+            "5x",
+            "1e3",
+            "0.0001",
+            "99999999999999999999",
+        ] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn booleans_accept_the_documented_words_only() {
+        for (s, b) in [
+            ("TRUE", true),
+            ("Yes", true),
+            ("on", true),
+            ("1", true),
+            ("false", false),
+            ("NO", false),
+            ("Off", false),
+            ("0", false),
+        ] {
+            assert_eq!(parse_bool(s), Ok(b));
+        }
+        for bad in ["", "y", "2", "truth", "\"true\""] {
+            assert!(parse_bool(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn seed_single_run_false_means_polling() {
+        let c =
+            ok("[general]\nindicator_file_path = /x\nsingle_run = false\nchecking_interval = 5\n");
+        assert!(!c.single_run);
+        assert_eq!(c.interval_ms, 5000);
+    }
+
+    #[test]
+    fn interval_zero_means_single_run() {
+        assert!(ok("[general]\nindicator_file_path = /x\nchecking_interval = 0\n").single_run);
+    }
+
+    #[test]
+    fn chain_keeps_order_and_rejects_repeats_and_unknowns() {
+        let c = ok("[general]\nindicator_file_path=/x\nrecovery_device = rtc,watchdog reboot\n");
+        assert_eq!(
+            c.chain.as_slice(),
+            &[Device::Rtc, Device::Watchdog, Device::Reboot]
+        );
+        assert!(errors(
+            "[general]\nindicator_file_path=/x\nrecovery_device = watchdog, watchdog\n"
+        )[0]
+        .message
+        .contains("twice"));
+        let e = errors("[general]\nindicator_file_path=/x\nrecovery_device = wdt\n");
+        assert!(e[0].message.contains("unknown device `wdt`"), "{:?}", e);
+        assert_eq!(e[0].line, 3);
+    }
+
+    #[test]
+    fn form_is_lenient_bom_crlf_comments_colon_case() {
+        let text = "\u{feff}; leading comment\r\n  # indented comment\r\n[general] # trailing\r\nINDICATOR_FILE_PATH : /x\r\nchecking_interval=7 ; seven\r\n";
+        let c = ok(text);
+        assert_eq!(c.indicator.as_deref().map(CStr::to_bytes), Some(&b"/x"[..]));
+        assert_eq!(c.interval_ms, 7000);
+    }
+
+    #[test]
+    fn errors_carry_line_numbers_and_all_are_reported() {
+        let e = errors(
+            "[general]\nindicator_file_path = /x\nchecking_interval = soon\nsingle_run = maybe\n",
+        );
+        assert_eq!(e.iter().map(|d| d.line).collect::<Vec<_>>(), vec![3, 4]);
+        assert!(e[0].message.contains("checking_interval"));
+        assert!(e[1].message.contains("true/false"));
+    }
+
+    #[test]
+    fn unknown_keys_and_sections_are_warnings() {
+        match parse(
+            "[general]\nindicator_file_path=/x\ncolour = blue\n[extra]\nk = v\n",
+            "t",
+        ) {
+            Ok(l) => {
+                assert_eq!(l.warnings.len(), 2);
+                assert_eq!(l.warnings[0].line, 3);
+                assert_eq!(l.warnings[1].line, 4);
+            }
+            Err(r) => panic!("{:?}", r.errors),
+        }
+    }
+
+    #[test]
+    fn duplicates_and_orphans_are_errors() {
+        assert_eq!(
+            errors("[general]\nindicator_file_path=/x\nindicator_file_path=/y\n")[0].line,
+            3
+        );
+        assert_eq!(
+            errors("[general]\nindicator_file_path=/x\n[general]\n")[0].line,
+            3
+        );
+        let e = errors("indicator_file_path=/x\n[general]\n");
+        assert!(
+            e.iter()
+                .any(|d| d.line == 1 && d.message.contains("before any [section]")),
+            "{e:?}"
+        );
+        assert!(errors("[general\nindicator_file_path=/x\n")
+            .iter()
+            .any(|d| d.line == 1));
+        assert_eq!(
+            errors("[general]\nindicator_file_path=/x\njunk line\n")[0].line,
+            3
+        );
+    }
+
+    #[test]
+    fn paths_must_be_absolute() {
+        assert!(errors("[general]\nindicator_file_path = tmp/x\n")[0]
+            .message
+            .contains("absolute"));
+        assert!(errors("[general]\nindicator_file_path = \"/tmp/x\"\n")[0]
+            .message
+            .contains("quotes"));
+    }
+
+    #[test]
+    fn heartbeat_needs_both_keys_and_a_timeout_longer_than_the_interval() {
+        assert!(!errors("[general]\nindicator_file_path=/x\nheartbeat_file_path=/hb\n").is_empty());
+        assert!(!errors("[general]\nindicator_file_path=/x\nheartbeat_timeout=10\n").is_empty());
+        assert!(!errors(
+            "[general]\nheartbeat_file_path=/hb\nheartbeat_timeout=5\nchecking_interval=5\n"
+        )
+        .is_empty());
+        let c = ok("[general]\nheartbeat_file_path=/hb\nheartbeat_timeout=1m\n");
+        assert_eq!(c.heartbeat.map(|h| h.timeout_ms), Some(60_000));
+    }
+
+    #[test]
+    fn nothing_to_watch_is_an_error() {
+        assert!(errors("[general]\nrecovery_device = watchdog\n")[0]
+            .message
+            .contains("nothing to watch"));
+    }
+
+    #[test]
+    fn effective_config_parses_back_to_the_same_values() {
+        let c = ok("[general]\nindicator_file_path=/x\nrecovery_device = rtc, reboot\nchecking_interval = 250ms\nheartbeat_file_path=/hb\nheartbeat_timeout=90\nmax_resets=5\n[rtc-device]\nrtc_mode=mem\nrtc_backend=rtcwake\n");
+        let again = ok(&c.to_ini());
+        assert_eq!(
+            again.to_ini().lines().skip(1).collect::<Vec<_>>(),
+            c.to_ini().lines().skip(1).collect::<Vec<_>>()
+        );
+        assert_eq!(again.chain.as_slice(), &[Device::Rtc, Device::Reboot]);
+        assert_eq!(again.interval_ms, 250);
+        assert_eq!(again.rtc.mode, RtcMode::Mem);
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = ok(MINIMAL);
+        assert_eq!(c.chain.as_slice(), &[Device::Watchdog]);
+        assert_eq!(c.interval_ms, 5000);
+        assert_eq!(c.state_dir.to_bytes(), b"/var/lib/stability");
+        assert_eq!((c.max_resets, c.reset_window_ms), (3, 3_600_000));
+        assert_eq!(
+            (c.watchdog.timeout_s, c.watchdog.kill_delay_ms),
+            (1, 300_000)
+        );
+        assert_eq!(
+            (c.rtc.mode, c.rtc.wake_delay_s, c.rtc.backend),
+            (RtcMode::Off, 60, RtcBackend::Ioctl)
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Log lines. Each is assembled in a stack buffer and written with a single
+//! write(2): no allocation, no interleaving with other writers, nothing held
+//! in a buffer when the board resets. Lines go to stderr as
+//! `stability: <level>: <message>`; the reset path also copies its lines to
+//! /dev/kmsg (`<2>stability: ...`), because stderr is usually lost at a reset
+//! while the kernel log survives in pstore/ramoops and reaches syslog.
+
+use core::fmt::{self, Write};
+use std::os::fd::AsFd;
+
+/// Syslog priorities, as /dev/kmsg and journald understand them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Level {
+    Critical = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+}
+
+impl Level {
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Critical => "critical",
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+            Level::Info => "info",
+        }
+    }
+}
+
+/// The longest line written; longer text is cut and ends in "...".
+const LINE_MAX: usize = 1024;
+
+/// A line assembled on the stack.
+pub struct Line {
+    buf: [u8; LINE_MAX],
+    len: usize,
+    cut: bool,
+}
+
+impl Line {
+    pub fn new() -> Line {
+        Line {
+            buf: [0; LINE_MAX],
+            len: 0,
+            cut: false,
+        }
+    }
+
+    /// The text with a final newline; a cut line ends in "...".
+    pub fn finish(&mut self) -> &[u8] {
+        let room = LINE_MAX - 4;
+        if self.cut || self.len > room {
+            let mut end = self.len.min(room);
+            while end > 0 && (self.buf[end] & 0xc0) == 0x80 {
+                end -= 1; // do not split a UTF-8 sequence
+            }
+            self.buf[end..end + 3].copy_from_slice(b"...");
+            self.len = end + 3;
+        }
+        self.buf[self.len] = b'\n';
+        &self.buf[..self.len + 1]
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line::new()
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = LINE_MAX - 1 - self.len; // one byte kept for the newline
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n < s.len() {
+            self.cut = true;
+        }
+        Ok(())
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying after EINTR and partial writes.
+pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> nix::Result<()> {
+    while !bytes.is_empty() {
+        match nix::unistd::write(&fd, bytes) {
+            Ok(0) => return Err(nix::errno::Errno::EIO),
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes one line to stderr.
+pub fn log(level: Level, args: fmt::Arguments) {
+    let mut line = Line::new();
+    let _ = write!(line, "stability: {}: {}", level.word(), args);
+    let _ = write_all(std::io::stderr(), line.finish());
+}
+
+/// Writes one line to the kernel log, where it outlives a reset.
+pub fn kmsg(level: Level, args: fmt::Arguments) -> nix::Result<()> {
+    use nix::fcntl::OFlag;
+    let fd = crate::fsutil::open(
+        "/dev/kmsg",
+        OFlag::O_WRONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK,
+    )?;
+    let mut line = Line::new();
+    let _ = write!(line, "<{}>stability: {}", level as u8, args);
+    // The kernel takes a write as one record: never split it.
+    nix::unistd::write(&fd, line.finish()).map(drop)
+}
+
+/// Logs to stderr and to the kernel log: for what must survive a reset.
+pub fn durable(level: Level, args: fmt::Arguments) {
+    log(level, args);
+    if let Err(e) = kmsg(level, args) {
+        log(
+            Level::Warning,
+            format_args!("cannot write to /dev/kmsg ({e}): this line will not survive a reset"),
+        );
+    }
+}
+
+#[macro_export]
+macro_rules! critical {
+    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Critical, format_args!($($t)*)) };
+}
+#[macro_export]
+macro_rules! error {
+    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Error, format_args!($($t)*)) };
+}
+#[macro_export]
+macro_rules! warning {
+    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Warning, format_args!($($t)*)) };
+}
+#[macro_export]
+macro_rules! notice {
+    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Notice, format_args!($($t)*)) };
+}
+#[macro_export]
+macro_rules! info {
+    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Info, format_args!($($t)*)) };
+}
+/// Logs to stderr and /dev/kmsg: `durable!(Level::Critical, "...")`.
+#[macro_export]
+macro_rules! durable {
+    ($level:expr, $($t:tt)*) => { $crate::log::durable($level, format_args!($($t)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_on_a_character_boundary_and_marked() {
+        let mut line = Line::new();
+        let _ = write!(line, "{}", "é".repeat(600));
+        let out = line.finish();
+        assert!(out.len() <= LINE_MAX);
+        assert!(out.ends_with(b"...\n"));
+        assert!(std::str::from_utf8(out).is_ok());
+    }
+
+    #[test]
+    fn short_lines_are_kept_whole() {
+        let mut line = Line::new();
+        let _ = write!(line, "stability: {}: x", Level::Info.word());
+        assert_eq!(line.finish(), b"stability: info: x\n");
+    }
+}

@@ -1,0 +1,278 @@
+//! The `probe` and `status` reports: `key=value` lines, one fact per line,
+//! with stable dotted keys (documented in README "probe" and "status") so a
+//! fleet can collect them, and values a person can read. Nothing here opens a
+//! watchdog (that would start it) or writes anything: facts come from sysfs,
+//! /proc and the state files.
+
+use std::ffi::CStr;
+use std::io::Write;
+use std::path::Path;
+
+use crate::clock::{self, fmt_ms};
+use crate::config::{show, Config};
+use crate::guard::Guard;
+use crate::record;
+use crate::sysfs::{self, DevNum};
+use crate::{rtc, statefile, watchdog};
+
+/// Collects lines and prints them at the end.
+struct Report {
+    out: String,
+}
+
+impl Report {
+    fn new() -> Report {
+        Report { out: String::new() }
+    }
+
+    fn put(&mut self, key: &str, value: impl std::fmt::Display) {
+        use std::fmt::Write as _;
+        let value = value.to_string();
+        let _ = write!(self.out, "{key}=");
+        // One line per fact, whatever the value holds.
+        self.out
+            .extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        self.out.push('\n');
+    }
+
+    fn print(self) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(self.out.as_bytes());
+        let _ = stdout.flush();
+    }
+}
+
+fn flags_value(text: &str) -> Option<String> {
+    let bits = text
+        .strip_prefix("0x")
+        .map_or_else(|| text.parse().ok(), |h| u32::from_str_radix(h, 16).ok())?;
+    Some(format!("0x{bits:x} ({})", watchdog::flag_names(bits)))
+}
+
+/// `stability probe`.
+pub fn probe(cfg: &Config) {
+    let mut r = Report::new();
+    r.put("stability.version", env!("CARGO_PKG_VERSION"));
+    r.put("config", &cfg.source);
+    probe_watchdog(&mut r, cfg);
+    probe_rtc(&mut r, cfg);
+    probe_power(&mut r, cfg);
+    probe_state_dir(&mut r, &cfg.state_dir);
+    r.print();
+}
+
+fn probe_watchdog(r: &mut Report, cfg: &Config) {
+    let path = &cfg.watchdog.path;
+    r.put("watchdog.path", show(path));
+    let num = match sysfs::char_device(path) {
+        Ok(n) => n,
+        Err(e) => return r.put("watchdog.error", e),
+    };
+    r.put(
+        "watchdog.device",
+        format_args!("{}:{}", num.major, num.minor),
+    );
+    match watchdog::sysfs_dir(path, num) {
+        Err(e) => return r.put("watchdog.error", e),
+        Ok(Some(dir)) => {
+            r.put("watchdog.sysfs", dir.display());
+            for attr in [
+                "identity",
+                "state",
+                "timeout",
+                "min_timeout",
+                "max_timeout",
+                "pretimeout",
+                "timeleft",
+                "nowayout",
+                "fw_version",
+            ] {
+                if let Some(v) = sysfs::attr(&dir, attr) {
+                    r.put(&format!("watchdog.{attr}"), v);
+                }
+            }
+            for attr in ["bootstatus", "status"] {
+                if let Some(v) = sysfs::attr(&dir, attr) {
+                    r.put(&format!("watchdog.{attr}"), flags_value(&v).unwrap_or(v));
+                }
+            }
+            match sysfs::attr(&dir, "options").and_then(|v| flags_value(&v)) {
+                Some(v) => r.put("watchdog.options", v),
+                None => r.put("watchdog.options", "unknown (sysfs has no options before Linux 6.4; opening the device to ask would start it)"),
+            }
+        }
+        Ok(None) => r.put(
+            "watchdog.sysfs",
+            "none (a legacy driver without /sys/class/watchdog)",
+        ),
+    }
+    let holders = sysfs::holders(&watchdog::aliases(num));
+    r.put(
+        "watchdog.held_by",
+        if holders.is_empty() {
+            "none".to_owned()
+        } else {
+            sysfs::watchdog_holder_advice(&holders)
+        },
+    );
+}
+
+fn probe_rtc(r: &mut Report, cfg: &Config) {
+    r.put("rtc.path", show(&cfg.rtc.path));
+    let rtc = match rtc::resolve(&cfg.rtc.path) {
+        Ok(rtc) => rtc,
+        Err(e) => return r.put("rtc.error", e),
+    };
+    r.put("rtc.device", show(&rtc.dev));
+    if let Some(dir) = &rtc.sysfs {
+        r.put("rtc.sysfs", dir.display());
+        if let Some(name) = sysfs::attr(dir, "name") {
+            r.put("rtc.name", name);
+        }
+        if let (Some(date), Some(time)) = (sysfs::attr(dir, "date"), sysfs::attr(dir, "time")) {
+            r.put("rtc.time", format_args!("{date} {time}"));
+        }
+        if let Some(alarm) = sysfs::attr(dir, "wakealarm") {
+            let shown = match alarm.parse::<i64>() {
+                Ok(secs) => format!("{secs} ({}Z)", clock::Civil::from_seconds(secs)),
+                Err(_) if alarm.is_empty() => "none".to_owned(),
+                Err(_) => alarm,
+            };
+            r.put("rtc.wakealarm", shown);
+        }
+    }
+    r.put("rtc.wakeup", rtc.wakeup_state());
+    let holders = sysfs::holders(&[rtc.num]);
+    r.put(
+        "rtc.held_by",
+        if holders.is_empty() {
+            "none".to_owned()
+        } else {
+            sysfs::show_holders(&holders)
+        },
+    );
+}
+
+fn probe_power(r: &mut Report, cfg: &Config) {
+    match sysfs::sleep_states() {
+        Ok(states) => r.put("power.state", states),
+        Err(e) => r.put("power.state", format_args!("unknown ({e})")),
+    }
+    if let Some(v) = sysfs::attr(Path::new("/sys/power"), "mem_sleep") {
+        r.put("power.mem_sleep", v);
+    }
+    let mode = cfg.rtc.mode;
+    let usable = match mode.sleep_state() {
+        Some(state) => crate::power::check_sleep_state(state)
+            .map_or_else(|e| format!("no: {e}"), |()| "yes".to_owned()),
+        None => "yes".to_owned(),
+    };
+    r.put(
+        "power.rtc_mode",
+        format_args!("{} (usable now: {usable})", mode.name()),
+    );
+}
+
+fn probe_state_dir(r: &mut Report, dir: &CStr) {
+    r.put("state_dir.path", show(dir));
+    let status = match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => "writable".to_owned(),
+        Err(nix::errno::Errno::ENOENT) => "missing (created when the daemon starts)".to_owned(),
+        Err(e) => format!(
+            "NOT writable ({}): the boot-loop guard could not count",
+            e.desc()
+        ),
+    };
+    r.put("state_dir.status", status);
+    if let Some(fs) = crate::monitor::volatile_fs(dir) {
+        r.put(
+            "state_dir.persistent",
+            format_args!("no ({fs}): the guard and the record do not survive a reset"),
+        );
+    }
+}
+
+/// `stability status`.
+pub fn status(cfg: &Config) {
+    let mut r = Report::new();
+    let dir = cfg.state_dir.as_c_str();
+    match record::load(dir) {
+        Ok(Some(text)) => {
+            r.put("record", "present");
+            for line in text.lines().filter(|l| !l.starts_with('#')) {
+                if let Some((k, v)) = line.split_once('=') {
+                    r.put(&format!("record.{k}"), v);
+                }
+            }
+            let this_boot = statefile::value(&text, "boot_id") == Some(clock::boot_id().as_str());
+            r.put("record.this_boot", if this_boot { "yes" } else { "no" });
+        }
+        Ok(None) => r.put("record", "none"),
+        Err(e) => r.put("record", format_args!("error: {e}")),
+    }
+    match Guard::load(dir) {
+        Ok(g) => {
+            let boot_id = clock::boot_id();
+            let now = clock::boottime_ms();
+            r.put(
+                "guard.count",
+                g.count.map_or_else(
+                    || "unreadable (counts as the limit)".to_owned(),
+                    |c| c.to_string(),
+                ),
+            );
+            r.put("guard.max_resets", cfg.max_resets);
+            r.put("guard.reset_window", fmt_ms(cfg.reset_window_ms));
+            r.put(
+                "guard.engaged",
+                if g.reached(cfg.max_resets) {
+                    "yes"
+                } else {
+                    "no"
+                },
+            );
+            let quiet = g.quiet_ms(&boot_id, now);
+            r.put("guard.quiet_for", fmt_ms(quiet));
+            if g.count != Some(0) {
+                r.put(
+                    "guard.clears_in",
+                    fmt_ms(cfg.reset_window_ms.saturating_sub(quiet)),
+                );
+            }
+        }
+        Err(e) => r.put("guard.count", format_args!("error: {e}")),
+    }
+    let boot = sysfs::char_device(&cfg.watchdog.path)
+        .ok()
+        .and_then(|num: DevNum| sysfs::watchdog_dir(num))
+        .and_then(|d| sysfs::attr(&d, "bootstatus"));
+    match boot.as_deref().and_then(|b| {
+        b.strip_prefix("0x").map_or_else(
+            || b.parse::<u32>().ok(),
+            |h| u32::from_str_radix(h, 16).ok(),
+        )
+    }) {
+        Some(bits) => {
+            r.put(
+                "watchdog.bootstatus",
+                format_args!("0x{bits:x} ({})", watchdog::flag_names(bits)),
+            );
+            r.put(
+                "watchdog.reset_last_boot",
+                if bits & crate::uapi::WDIOF_CARDRESET != 0 {
+                    "yes"
+                } else {
+                    "no"
+                },
+            );
+        }
+        None => {
+            r.put(
+                "watchdog.bootstatus",
+                "unknown (no sysfs bootstatus for this watchdog)",
+            );
+            r.put("watchdog.reset_last_boot", "unknown");
+        }
+    }
+    r.print();
+}

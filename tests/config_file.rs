@@ -1,0 +1,305 @@
+//! The config file, through the real binary: the seed's file unchanged,
+//! every class of error with its line number and exit status 78, warnings.
+
+mod support;
+
+use std::time::Duration;
+use support::{run, stability, Sandbox};
+
+const T: Duration = Duration::from_secs(20);
+
+/// py-stability-iot's config.ini, byte for byte (note the trailing space).
+const SEED: &str = "[general]\n# Available options: rtc, watchdog\nrecovery_device = watchdog\n# Checking interval measured in seconds. \n# If 0, then the program will not run in background - you'll have to use cron or other scheduler.\nchecking_interval = 5\nindicator_file_path = /tmp/pywatchdog-fault-indicator\nsingle_run = false\n\n[watchdog-device]\nwdt_path = /dev/watchdog\nwdt_kill_delay = 300\n\n[rtc-device]\nrtc_path = /dev/rtc\n# Modes are usually off and mem, but vary across RTC hardware providers. Some might not support off.\nrtc_mode = off\n";
+
+fn check(sb: &Sandbox, text: &str) -> support::Output {
+    let path = sb.config(text);
+    run(stability().args(["--config", &path, "check-config"]), T)
+}
+
+#[test]
+fn seed_config_is_accepted_unchanged_with_its_documented_meaning() {
+    let sb = Sandbox::new("seed");
+    let out = check(&sb, SEED);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "no warnings expected: {out:?}");
+    for line in [
+        "recovery_device = watchdog",
+        "checking_interval = 5",
+        "indicator_file_path = /tmp/pywatchdog-fault-indicator",
+        "single_run = false", // the seed's bool("false") bug is not kept
+        "wdt_path = /dev/watchdog",
+        "wdt_kill_delay = 300",
+        "rtc_path = /dev/rtc",
+        "rtc_mode = off",
+        "wdt_timeout = 1",
+        "rtc_wake_delay = 60",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "missing `{line}`:\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("# poll every 5 s"), "{out:?}");
+}
+
+#[test]
+fn shipped_config_is_valid_and_seed_compatible() {
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.ini")).unwrap();
+    let sb = Sandbox::new("shipped");
+    let out = check(&sb, &shipped);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    // Same values as the seed's file for every key the seed had.
+    let seed = check(&sb, SEED);
+    assert_eq!(
+        out.stdout.lines().skip(1).collect::<Vec<_>>(),
+        seed.stdout.lines().skip(1).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn crlf_bom_comments_and_spacing_all_work() {
+    let sb = Sandbox::new("form");
+    let text = "\u{feff}; a comment\r\n[general]\r\n  # indented comment\r\nrecovery_device=rtc ,  reboot   # chain\r\nChecking_Interval :   2.5\r\nindicator_file_path=/run/x\r\nsingle_run = YES\r\n";
+    let out = check(&sb, text);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("recovery_device = rtc, reboot\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("checking_interval = 2500ms\n"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("single_run = true\n"), "{out:?}");
+}
+
+/// One bad line per case: the error names file, line and key, the status is
+/// 78, and nothing else runs.
+#[test]
+fn every_error_class_names_its_line_and_exits_78() {
+    let cases: &[(&str, u32, &str)] = &[
+        (
+            "[general]\nindicator_file_path = /x\nchecking_interval = soon\n",
+            3,
+            "checking_interval",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nsingle_run = maybe\n",
+            3,
+            "true/false",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nrecovery_device = fire\n",
+            3,
+            "unknown device `fire`",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nrecovery_device = rtc, rtc\n",
+            3,
+            "listed twice",
+        ),
+        (
+            "[general]\nindicator_file_path = relative/x\n",
+            2,
+            "absolute path",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nmax_resets = 0\n",
+            3,
+            "allowed: 1 to 1000",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\n[rtc-device]\nrtc_mode = hibernate\n",
+            4,
+            "allowed: off, mem, standby, freeze, disk, no",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\n[rtc-device]\nrtc_backend = shell\n",
+            4,
+            "allowed: ioctl, rtcwake",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\n[watchdog-device]\nwdt_timeout = 0\n",
+            4,
+            "wdt_timeout",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\n[rtc-device]\nrtc_wake_delay = 1\n",
+            4,
+            "2 to 31536000 seconds",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nindicator_file_path = /y\n",
+            3,
+            "set twice (first on line 2)",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\n[general]\n",
+            3,
+            "appears twice",
+        ),
+        (
+            "indicator_file_path = /x\n[general]\n",
+            1,
+            "before any [section]",
+        ),
+        (
+            "[general\nindicator_file_path = /x\n",
+            1,
+            "malformed section header",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nthis is not a setting\n",
+            3,
+            "not `key = value`",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\nheartbeat_file_path = /hb\n",
+            3,
+            "needs heartbeat_timeout",
+        ),
+        (
+            "[general]\nindicator_file_path = /x\ncheckinginterval = 5\nchecking_interval =\n",
+            4,
+            "empty",
+        ),
+        ("[general]\nindicator_file_path = \"/x\"\n", 2, "quotes"),
+    ];
+    for (text, line, what) in cases {
+        let sb = Sandbox::new("errors");
+        let out = check(&sb, text);
+        assert_eq!(out.code(), Some(78), "{text:?}: {out:?}");
+        let want = format!("{}:{line}: ", sb.p("config.ini"));
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(what)),
+            "{text:?}: expected `{want}...{what}` in\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("nothing was started"), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let sb = Sandbox::new("many");
+    let out = check(&sb, "[general]\nindicator_file_path = /x\nchecking_interval = -1\nsingle_run = perhaps\n[rtc-device]\nrtc_mode = nap\n");
+    assert_eq!(out.code(), Some(78));
+    for line in [3, 4, 6] {
+        assert!(
+            out.stderr.contains(&format!("config.ini:{line}: ")),
+            "line {line}: {out:?}"
+        );
+    }
+    assert!(
+        out.stderr.contains("configuration rejected (3 errors)"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_and_sections_are_warnings_with_line_numbers() {
+    let sb = Sandbox::new("warn");
+    let out = check(
+        &sb,
+        "[general]\nindicator_file_path = /x\ncolour = blue\n[network]\nhost = a\n",
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("config.ini:3: unknown key `colour` in [general]"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("config.ini:4: unknown section [network]"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_missing_or_unreadable_config_is_a_clear_error() {
+    let sb = Sandbox::new("missing");
+    let missing = sb.p("nope.ini");
+    let out = run(stability().args(["--config", &missing, "check-config"]), T);
+    assert_eq!(out.code(), Some(78), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("{missing}: cannot open")),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--config"), "says what to do: {out:?}");
+
+    // A FIFO as config must not hang the daemon, nor a directory confuse it.
+    let fifo = sb.path("fifo.ini");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let out = run(
+        stability().args(["--config", fifo.to_str().unwrap(), "check-config"]),
+        T,
+    );
+    assert_eq!(out.code(), Some(78), "{out:?}");
+    assert!(out.stderr.contains("not a regular file"), "{out:?}");
+    let out = run(
+        stability().args(["--config", sb.dir.to_str().unwrap(), "check-config"]),
+        T,
+    );
+    assert_eq!(out.code(), Some(78), "{out:?}");
+
+    let binary = sb.path("binary.ini");
+    std::fs::write(&binary, b"[general]\nindicator_file_path = /x\xff\n").unwrap();
+    let out = run(
+        stability().args(["--config", binary.to_str().unwrap(), "check-config"]),
+        T,
+    );
+    assert_eq!(out.code(), Some(78), "{out:?}");
+    assert!(out.stderr.contains("line 2: not valid UTF-8"), "{out:?}");
+}
+
+#[test]
+fn the_config_option_works_before_and_after_the_command() {
+    let sb = Sandbox::new("cfgpos");
+    let path = sb.config("[general]\nindicator_file_path = /after\n");
+    let other = sb.write("other.ini", "[general]\nindicator_file_path = /before\n");
+    let out = run(
+        stability().args(["--config", &other, "check-config", "--config", &path]),
+        T,
+    );
+    assert!(
+        out.stdout.contains("indicator_file_path = /after"),
+        "{out:?}"
+    );
+    let out = run(stability().args(["-c", &other, "check-config"]), T);
+    assert!(
+        out.stdout.contains("indicator_file_path = /before"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn bad_command_lines_exit_64_and_help_and_version_exit_0() {
+    let out = run(stability().arg("--frobnicate"), T);
+    assert_eq!(out.code(), Some(64), "{out:?}");
+    assert!(out.stderr.contains("--help"), "{out:?}");
+    let out = run(stability().arg("--help"), T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    for word in [
+        "check-config",
+        "probe",
+        "trigger",
+        "status",
+        "--dry-run",
+        "78 configuration error",
+        "SIGHUP",
+    ] {
+        assert!(out.stdout.contains(word), "help lacks {word}: {out:?}");
+    }
+    let out = run(stability().arg("--version"), T);
+    assert_eq!(
+        out.stdout.trim(),
+        concat!("stability ", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -1,0 +1,381 @@
+//! Reset devices that cannot work here: each failure is explained, and the
+//! chain moves on to the next device. Real watchdogs and RTCs are exercised
+//! on real kernels by the VM suite (tests/vm); here the devices are missing,
+//! regular files or /dev/null, and the last resort, reboot(2), runs inside a
+//! PID namespace, where the kernel turns it into the death of that
+//! namespace's init instead of restarting this machine.
+
+mod support;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{run, stability, value, Sandbox};
+
+const T: Duration = Duration::from_secs(20);
+
+fn single(sb: &Sandbox, chain: &str, devices: &str) -> String {
+    sb.config(&format!(
+        "[general]\nrecovery_device = {chain}\nindicator_file_path = $D/fault\nstate_dir = $D/state\nsingle_run = true\n{devices}"
+    ))
+}
+
+fn act(sb: &Sandbox, config: &str) -> support::Output {
+    sb.write("fault", "test fault");
+    run(stability().args(["--config", config]), T)
+}
+
+#[test]
+fn a_missing_watchdog_is_explained_and_not_created() {
+    let sb = Sandbox::new("wdt-missing");
+    let cfg = single(
+        &sb,
+        "watchdog",
+        "[watchdog-device]\nwdt_path = $D/watchdog\n",
+    );
+    let out = act(&sb, &cfg);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "watchdog: {} does not exist: is the watchdog driver loaded?",
+            sb.p("watchdog")
+        )),
+        "{out:?}"
+    );
+    assert!(
+        !sb.path("watchdog").exists(),
+        "opening must not create the node (py-stability-iot did)"
+    );
+}
+
+#[test]
+fn a_regular_file_as_watchdog_is_refused_and_left_unchanged() {
+    let sb = Sandbox::new("wdt-file");
+    sb.write("watchdog", "");
+    let cfg = single(
+        &sb,
+        "watchdog",
+        "[watchdog-device]\nwdt_path = $D/watchdog\n",
+    );
+    let out = act(&sb, &cfg);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("is a regular file, not a watchdog device"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("remove it and load the watchdog driver"),
+        "says what to do: {out:?}"
+    );
+    assert_eq!(
+        sb.read("watchdog"),
+        "",
+        "nothing written to it, no magic 'V'"
+    );
+}
+
+#[test]
+fn dev_null_is_not_a_watchdog_nor_an_rtc() {
+    let sb = Sandbox::new("devnull");
+    let cfg = single(&sb, "watchdog, rtc", "[watchdog-device]\nwdt_path = /dev/null\n[rtc-device]\nrtc_path = /dev/null\nrtc_mode = no\n");
+    let out = act(&sb, &cfg);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("watchdog: /dev/null is not a watchdog: WDIOC_GETSUPPORT failed (ENOTTY"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("rtc: RTC_RD_TIME on /dev/null failed"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn every_failure_is_explained_in_chain_order_and_summarized() {
+    let sb = Sandbox::new("chain");
+    sb.write("rtc", "");
+    let cfg = single(
+        &sb,
+        "rtc, watchdog",
+        "[watchdog-device]\nwdt_path = $D/missing\n[rtc-device]\nrtc_path = $D/rtc\n",
+    );
+    let out = act(&sb, &cfg);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    let rtc_at = out.stderr.find("error: rtc: ").expect("rtc failure");
+    let wdt_at = out
+        .stderr
+        .find("error: watchdog: ")
+        .expect("watchdog failure");
+    assert!(rtc_at < wdt_at, "tried in the configured order: {out:?}");
+    assert!(
+        out.stderr
+            .contains("is a regular file, not a character device"),
+        "{out:?}"
+    );
+    let summary = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("every recovery device failed"))
+        .unwrap();
+    assert!(
+        summary.contains("rtc: ") && summary.contains("; watchdog: "),
+        "{summary}"
+    );
+    let record = sb.read("state/reset-record");
+    assert_eq!(value(&record, "method"), Some("none"), "{record}");
+}
+
+#[test]
+fn a_sleep_mode_the_kernel_does_not_offer_is_refused_at_the_moment_of_use() {
+    let offered = std::fs::read_to_string("/sys/power/state").unwrap_or_default();
+    let Some(mode) = ["standby", "disk", "mem", "freeze"]
+        .into_iter()
+        .find(|m| !offered.split_whitespace().any(|s| s == *m))
+    else {
+        return support::skip("this kernel offers every sleep state");
+    };
+    let sb = Sandbox::new("sleepstate");
+    let cfg = single(
+        &sb,
+        "rtc",
+        &format!("[rtc-device]\nrtc_path = /dev/null\nrtc_mode = {mode}\n"),
+    );
+    // Accepted at config time...
+    let check = run(stability().args(["--config", &cfg, "check-config"]), T);
+    assert_eq!(check.code(), Some(0), "{check:?}");
+    // ...refused when used, naming what the kernel offers.
+    let out = act(&sb, &cfg);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the kernel does not offer `{mode}` now (/sys/power/state lists:"
+        )),
+        "{out:?}"
+    );
+}
+
+/// A PID namespace whose init is this binary: reboot(2) there kills that
+/// init with SIGHUP (RB_AUTOBOOT) or SIGINT (power-off) instead of
+/// restarting the machine. `test $$ = 1` makes sure we really are in one.
+fn in_pid_namespace(args: &[&str]) -> Option<support::Output> {
+    let mut cmd = Command::new("unshare");
+    if !support::is_root() {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    let mut script = String::from("test $$ = 1 || exit 99; exec");
+    for word in support::runner()
+        .iter()
+        .map(String::as_str)
+        .chain([env!("CARGO_BIN_EXE_stability")])
+        .chain(args.iter().copied())
+    {
+        script.push_str(&format!(" '{word}'"));
+    }
+    cmd.args(["--pid", "--fork", "--mount-proc", "sh", "-c", &script]);
+    let out = run(&mut cmd, T);
+    if out.code() == Some(99) || out.stderr.contains("unshare:") {
+        support::skip(&format!("no PID namespace here: {}", out.stderr.trim()));
+        return None;
+    }
+    Some(out)
+}
+
+#[test]
+fn reboot_is_the_last_resort_and_really_calls_reboot_2() {
+    let sb = Sandbox::new("reboot");
+    let cfg = single(
+        &sb,
+        "watchdog, reboot",
+        "[watchdog-device]\nwdt_path = $D/missing\n",
+    );
+    sb.write("fault", "needs a reboot");
+    let Some(out) = in_pid_namespace(&["--config", &cfg]) else {
+        return;
+    };
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGHUP),
+        "reboot(2) RB_AUTOBOOT ends the namespace's init with SIGHUP: {out:?}"
+    );
+    let record = sb.read("state/reset-record");
+    assert_eq!(value(&record, "method"), Some("reboot"), "{record}");
+    assert!(
+        value(&record, "failed").unwrap().starts_with("watchdog: "),
+        "{record}"
+    );
+    assert!(!sb.path("fault").exists());
+}
+
+/// rtcwake is not on this machine's path with an RTC behind it, so a stand-in
+/// script records the argument vector it was given (a mock, said so): the
+/// arguments arrive as separate words, untouched by any shell.
+fn fake_rtcwake(sb: &Sandbox, status: i32) -> String {
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("rtcwake");
+    let log = sb.p("rtcwake.args");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{log}'\nexit {status}\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:/usr/bin:/bin", bin.display())
+}
+
+#[test]
+fn the_rtcwake_backend_passes_an_argument_vector_without_a_shell() {
+    let sb = Sandbox::new("rtcwake");
+    let path = fake_rtcwake(&sb, 0);
+    let cfg = single(&sb, "rtc", "[rtc-device]\nrtc_path = /dev/null\nrtc_mode = no\nrtc_backend = rtcwake\nrtc_wake_delay = 90\n");
+    sb.write("fault", "x");
+    let out = run(stability().args(["--config", &cfg]).env("PATH", &path), T);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "alarm only, then monitoring goes on: {out:?}"
+    );
+    assert_eq!(sb.read("rtcwake.args"), "-d\n/dev/null\n-s\n90\n-m\nno\n");
+}
+
+#[test]
+fn a_failing_rtcwake_is_reported_with_its_status() {
+    let sb = Sandbox::new("rtcwake-fails");
+    let path = fake_rtcwake(&sb, 3);
+    let cfg = single(
+        &sb,
+        "rtc",
+        "[rtc-device]\nrtc_path = /dev/null\nrtc_mode = no\nrtc_backend = rtcwake\n",
+    );
+    sb.write("fault", "x");
+    let out = run(stability().args(["--config", &cfg]).env("PATH", &path), T);
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert!(
+        out.stderr.contains("rtcwake exited with status 3"),
+        "{out:?}"
+    );
+}
+
+/// A reset under way is not cancelled by SIGTERM: rtcwake -m off "succeeds"
+/// here without powering off, so the daemon waits rtc_wake_delay for the
+/// power-off, ignores the stop request, and only then gives up.
+#[test]
+fn sigterm_during_a_reset_does_not_cancel_it() {
+    let sb = Sandbox::new("term-reset");
+    let path = fake_rtcwake(&sb, 0);
+    let cfg = single(&sb, "rtc", "[rtc-device]\nrtc_path = /dev/null\nrtc_mode = off\nrtc_backend = rtcwake\nrtc_wake_delay = 2\n");
+    sb.write("fault", "x");
+    let start = Instant::now();
+    let mut d = support::Daemon::start(stability().args(["--config", &cfg]).env("PATH", &path));
+    assert!(
+        d.wait_for_log("powering off through rtcwake", T),
+        "{}",
+        d.stderr()
+    );
+    d.signal(libc::SIGTERM);
+    let status = d.wait(T).expect("ends");
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "gave up before rtc_wake_delay"
+    );
+    assert_eq!(status.code(), Some(69), "{}", d.stderr());
+    assert!(
+        d.stderr()
+            .contains("stop requested while a reset is in progress: the reset goes on"),
+        "{}",
+        d.stderr()
+    );
+    assert!(
+        d.stderr()
+            .contains("succeeded but the board is still up after 2 s"),
+        "{}",
+        d.stderr()
+    );
+}
+
+#[test]
+fn dry_run_decides_and_prints_every_step_and_touches_nothing() {
+    let sb = Sandbox::new("dry");
+    let cfg = single(
+        &sb,
+        "watchdog, rtc, reboot",
+        "[watchdog-device]\nwdt_path = /dev/null\n[rtc-device]\nrtc_path = $D/no-rtc\n",
+    );
+    sb.write("fault", "dry fault");
+    let out = run(stability().args(["--config", &cfg, "--dry-run"]), T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let expected = [
+        "dry-run: fault: trigger=indicator source=".to_owned()
+            + &sb.p("fault")
+            + " reason=dry fault",
+        "dry-run: boot-loop guard at 0/3: would reset and count it (1/3)".to_owned(),
+        "dry-run: would remove ".to_owned() + &sb.p("fault") + " and fsync its directory",
+        "dry-run: would sync".to_owned(),
+        "dry-run: 1. watchdog: would fail: /dev/null (1:3) is not a watchdog".to_owned(),
+        "dry-run: 2. rtc: would fail: ".to_owned() + &sb.p("no-rtc"),
+        "dry-run: 3. reboot: would sync and call reboot(2) RB_AUTOBOOT".to_owned(),
+    ];
+    let mut at = 0;
+    for want in &expected {
+        let found = out.stdout[at..]
+            .find(want.as_str())
+            .unwrap_or_else(|| panic!("missing or out of order: {want}\n{}", out.stdout));
+        at += found + want.len();
+    }
+    assert!(sb.path("fault").exists(), "nothing consumed");
+    assert!(!sb.path("state").exists(), "nothing written");
+    let out = run(
+        stability().args(["--config", &cfg, "trigger", "--dry-run", "--reason", "try"]),
+        T,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("dry-run: fault: trigger=manual source=- reason=try"),
+        "{out:?}"
+    );
+    assert!(!sb.path("state").exists(), "nothing written");
+}
+
+#[test]
+fn probe_reports_key_value_lines_and_arms_nothing() {
+    let sb = Sandbox::new("probe");
+    let cfg = single(
+        &sb,
+        "watchdog",
+        "[watchdog-device]\nwdt_path = /dev/null\n[rtc-device]\nrtc_path = $D/no-rtc\n",
+    );
+    let out = run(stability().args(["--config", &cfg, "probe"]), T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    for key in [
+        "stability.version",
+        "watchdog.path",
+        "watchdog.device",
+        "watchdog.error",
+        "rtc.path",
+        "rtc.error",
+        "power.state",
+        "state_dir.path",
+        "state_dir.status",
+    ] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{key}="))),
+            "{key}: {out:?}"
+        );
+    }
+    assert!(out.stdout.lines().all(|l| l.contains('=')), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("watchdog.error=/dev/null (1:3) is not a watchdog"),
+        "{out:?}"
+    );
+    assert!(!sb.path("state").exists(), "probe writes nothing");
+}

@@ -1,0 +1,284 @@
+//! The boot-loop guard and the reset record, across runs of the real binary:
+//! counting, refusing, clearing on CLOCK_BOOTTIME, surviving kill -9.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::{run, stability, value, Sandbox, SAFE_DEVICES};
+
+const T: Duration = Duration::from_secs(20);
+
+fn config(sb: &Sandbox, extra: &str) -> String {
+    sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nsingle_run = true\n{extra}\n{SAFE_DEVICES}"
+    ))
+}
+
+fn trigger(path: &str, reason: &str) -> support::Output {
+    run(
+        stability().args(["--config", path, "trigger", "--reason", reason]),
+        T,
+    )
+}
+
+fn guard_count(sb: &Sandbox) -> Option<u32> {
+    value(&sb.read("state/guard"), "count").and_then(|c| c.parse().ok())
+}
+
+#[test]
+fn the_guard_counts_resets_across_runs_and_refuses_at_the_limit() {
+    let sb = Sandbox::new("guard");
+    let path = config(&sb, "max_resets = 2\nreset_window = 1h\n");
+    for n in 1..=2 {
+        let out = trigger(&path, &format!("fault {n}"));
+        assert_eq!(out.code(), Some(69), "{out:?}");
+        assert_eq!(guard_count(&sb), Some(n));
+        assert_eq!(
+            value(&sb.read("state/reset-record"), "guard"),
+            Some(format!("{n}/2").as_str())
+        );
+    }
+    // The third fault is refused: status 75, no reset attempted, no new record.
+    let out = trigger(&path, "fault 3");
+    assert_eq!(out.code(), Some(75), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("boot-loop guard: 2/2 resets already; NOT resetting"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("resetting the board"), "{out:?}");
+    assert_eq!(guard_count(&sb), Some(2));
+    assert_eq!(
+        value(&sb.read("state/reset-record"), "reason"),
+        Some("fault 2")
+    );
+
+    // An indicator refused by the guard is left in place (nothing consumed).
+    sb.write("fault", "refused");
+    let out = run(stability().args(["--config", &path]), T);
+    assert_eq!(out.code(), Some(75), "{out:?}");
+    assert!(sb.path("fault").exists());
+
+    let status = run(stability().args(["--config", &path, "status"]), T);
+    assert!(status.stdout.contains("guard.count=2\n"), "{status:?}");
+    assert!(status.stdout.contains("guard.engaged=yes\n"), "{status:?}");
+}
+
+#[test]
+fn the_guard_clears_after_a_quiet_window_on_boottime() {
+    let sb = Sandbox::new("clear");
+    let path = config(&sb, "max_resets = 1\nreset_window = 1s\n");
+    assert_eq!(trigger(&path, "first").code(), Some(69));
+    assert_eq!(
+        trigger(&path, "too soon").code(),
+        Some(75),
+        "within the window: refused"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    // A second of quiet since the last (refused) fault: the count clears.
+    let out = trigger(&path, "after the window");
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert_eq!(guard_count(&sb), Some(1));
+}
+
+#[test]
+fn the_running_daemon_clears_the_guard_and_says_so() {
+    let sb = Sandbox::new("clear-daemon");
+    let single = config(&sb, "max_resets = 3\nreset_window = 700ms\n");
+    assert_eq!(trigger(&single, "one").code(), Some(69));
+    assert_eq!(guard_count(&sb), Some(1));
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\nmax_resets = 3\nreset_window = 700ms\n{SAFE_DEVICES}"
+    ));
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    assert!(
+        d.wait_for_log("boot-loop guard cleared (1/3 before)", T),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(guard_count(&sb), Some(0));
+    d.signal(libc::SIGTERM);
+    let _ = d.wait(T);
+}
+
+/// The guard measures quiet time on CLOCK_BOOTTIME, not the wall clock: in
+/// a time namespace whose boot clock is a day ahead, the window has passed
+/// although no wall-clock time has.
+#[test]
+fn the_guard_window_runs_on_clock_boottime() {
+    if support::emulated() {
+        return support::skip("time namespaces through qemu-user are not tested");
+    }
+    let sb = Sandbox::new("timens");
+    let path = config(&sb, "max_resets = 1\nreset_window = 1h\n");
+    assert_eq!(trigger(&path, "first").code(), Some(69));
+    assert_eq!(trigger(&path, "refused").code(), Some(75));
+    let mut ahead = Command::new("unshare");
+    ahead.args(["--time", "--boottime", "86400", "--fork"]);
+    if !support::is_root() {
+        ahead.args(["--user", "--map-root-user"]);
+    }
+    ahead.arg("--").arg(env!("CARGO_BIN_EXE_stability")).args([
+        "--config",
+        &path,
+        "trigger",
+        "--reason",
+        "a day later",
+    ]);
+    let out = run(&mut ahead, T);
+    if out.stderr.contains("unshare:") {
+        return support::skip(&format!("no time namespace here: {}", out.stderr.trim()));
+    }
+    assert_eq!(
+        out.code(),
+        Some(69),
+        "a day of boot time later the guard has cleared: {out:?}"
+    );
+    assert_eq!(
+        value(&sb.read("state/reset-record"), "reason"),
+        Some("a day later")
+    );
+}
+
+#[test]
+fn an_unreadable_guard_counts_as_the_limit_never_as_zero() {
+    let sb = Sandbox::new("corrupt");
+    let path = config(&sb, "max_resets = 5\nreset_window = 1h\n");
+    std::fs::create_dir(sb.path("state")).unwrap();
+    sb.write("state/guard", "count=garbage\n");
+    let out = trigger(&path, "x");
+    assert_eq!(out.code(), Some(75), "{out:?}");
+    assert!(out.stderr.contains("unreadable/5"), "{out:?}");
+}
+
+#[test]
+fn the_record_holds_the_documented_keys() {
+    let sb = Sandbox::new("record");
+    let path = config(&sb, "recovery_device = watchdog, rtc\n");
+    let out = trigger(&path, "disk full");
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    let record = sb.read("state/reset-record");
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    for (key, want) in [
+        ("format", "1"),
+        ("seq", "1"),
+        ("trigger", "manual"),
+        ("reason", "disk full"),
+        ("chain", "watchdog,rtc"),
+        ("method", "none"),
+        ("guard", "1/3"),
+        ("boot_id", boot_id.trim()),
+    ] {
+        assert_eq!(value(&record, key), Some(want), "{key} in\n{record}");
+    }
+    let failed = value(&record, "failed").unwrap();
+    assert!(
+        failed.starts_with("watchdog: ") && failed.contains("; rtc: "),
+        "{failed}"
+    );
+    assert!(value(&record, "time").unwrap().ends_with('Z'));
+    assert!(value(&record, "uptime").unwrap().contains('.'));
+    assert_eq!(trigger(&path, "again").code(), Some(69));
+    assert_eq!(value(&sb.read("state/reset-record"), "seq"), Some("2"));
+
+    let status = run(stability().args(["--config", &path, "status"]), T);
+    assert_eq!(status.code(), Some(0));
+    for line in [
+        "record=present",
+        "record.reason=again",
+        "record.this_boot=yes",
+        "guard.count=2",
+        "guard.engaged=no",
+    ] {
+        assert!(
+            status.stdout.lines().any(|l| l == line),
+            "{line}: {status:?}"
+        );
+    }
+    assert!(status.stdout.lines().all(|l| l.contains('=')), "{status:?}");
+}
+
+#[test]
+fn a_record_from_the_previous_boot_is_logged_once_at_start() {
+    let sb = Sandbox::new("previous");
+    let path = config(&sb, "");
+    std::fs::create_dir(sb.path("state")).unwrap();
+    sb.write(
+        "state/reset-record",
+        "format=1\nseq=4\ntime=2026-01-02T03:04:05Z\nboot_id=00000000-0000-0000-0000-000000000000\ntrigger=indicator\nreason=overheated\nmethod=watchdog\nguard=1/3\n",
+    );
+    let out = run(stability().args(["--config", &path]), T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr.matches("last reset:").count(), 1, "{out:?}");
+    assert!(out.stderr.contains("last reset: time=2026-01-02T03:04:05Z trigger=indicator reason=overheated method=watchdog"), "{out:?}");
+}
+
+/// kill -9 at random points of the fault sequence: the record on disk is
+/// always a whole record (the old or the new one), and the guard count
+/// never goes down.
+#[test]
+fn records_survive_kill_9_at_any_point_and_the_count_never_drops() {
+    let sb = Sandbox::new("kill9");
+    let path = config(&sb, "max_resets = 1000\nreset_window = 1h\n");
+    let mut last_count = 0;
+    let mut seeds = 0x2545_f491_u32;
+    let mut killed = 0;
+    for round in 0..80 {
+        seeds ^= seeds << 13;
+        seeds ^= seeds >> 17;
+        seeds ^= seeds << 5;
+        let delay = Duration::from_micros(u64::from(seeds % 12_000));
+        let mut child = stability()
+            .args([
+                "--config",
+                &path,
+                "trigger",
+                "--reason",
+                &format!("round {round}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let record = sb.read("state/reset-record");
+        if !record.is_empty() {
+            assert!(
+                record.starts_with("# stability reset record"),
+                "torn record:\n{record}"
+            );
+            for key in [
+                "format", "seq", "time", "boot_id", "trigger", "reason", "chain", "method",
+                "failed", "guard",
+            ] {
+                assert!(
+                    value(&record, key).is_some(),
+                    "round {round}: no {key} in\n{record}"
+                );
+            }
+            assert!(record.ends_with('\n'));
+        }
+        let guard = sb.read("state/guard");
+        if !guard.is_empty() {
+            let count: u32 = value(&guard, "count")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("torn guard:\n{guard}"));
+            assert!(
+                count >= last_count,
+                "round {round}: count went from {last_count} to {count}"
+            );
+            last_count = count;
+        }
+    }
+    assert!(
+        killed >= 10,
+        "only {killed} runs were killed mid-way: the test proves little"
+    );
+    assert!(last_count >= 10, "only {last_count} resets counted");
+}
