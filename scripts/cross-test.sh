@@ -416,14 +416,20 @@ run_tests() {
 		else
 			unset STABILITY_TEST_RUNNER
 		fi
-		cargo_for "$target" test "${extra[@]}"
+		# Every test binary, even after a failure; --show-output so that
+		# the reason a test skipped itself ("SKIPPED: ...") is printed.
+		cargo_for "$target" test --no-fail-fast "${extra[@]}" -- --show-output
 	)
 }
 
-# Sum of cargo's "test result:" lines of a log: "passed failed ignored".
+# Sum of cargo's "test result:" lines of a log: "passed failed skipped".
+# A test that skips itself prints "SKIPPED: reason" and passes: it counts as
+# skipped, not passed, as do #[ignore]d tests.
 count_tests() {
+	local skipped
+	skipped=$(grep -c '^SKIPPED: ' "$1" || true)
 	sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$1" |
-		awk '{p += $1; f += $2; i += $3} END {print p + 0, f + 0, i + 0}'
+		awk -v s="$skipped" '{p += $1; f += $2; i += $3} END {print p - s, f + 0, i + s}'
 }
 
 # Runs one step of one target, output shown and kept in a log.
@@ -553,15 +559,20 @@ if [ "$NEED_ZIG" -eq 1 ]; then
 fi
 
 say "summary ($(elapsed "$T0")s in all)"
-printf '%-32s %8s %7s %7s %s\n' target build_s test_s tests result
+printf '%-32s %8s %7s %9s %s\n' target build_s test_s tests result
 total_p=0 total_f=0 total_i=0
 for target in "${targets[@]}"; do
 	read -r p f i <<<"${COUNTS[$target]:-0 0 0}"
 	total_p=$((total_p + p)) total_f=$((total_f + f)) total_i=$((total_i + i))
-	printf '%-32s %8s %7s %7s %s\n' "$target" "${BUILD_S[$target]:--}" "${TEST_S[$target]:--}" \
+	printf '%-32s %8s %7s %9s %s\n' "$target" "${BUILD_S[$target]:--}" "${TEST_S[$target]:--}" \
 		"$p/$f/$i" "${RESULT[$target]}"
 done
-echo "(tests: passed/failed/ignored; an ignored test prints its reason in logs/test-TARGET.log)"
+echo "(tests: passed/failed/skipped)"
+for target in "${targets[@]}"; do
+	[ -f "$WORK/logs/test-$target.log" ] || continue
+	grep -h '^SKIPPED: ' "$WORK/logs/test-$target.log" | sort | uniq -c |
+		sed "s/^ *\([0-9]*\) SKIPPED: /skipped on $target (\1x): /" || true
+done
 
 if [ "$sizes" -eq 1 ] && need_apt; then
 	say "sizes (bytes, stripped with binutils strip --strip-all)"
