@@ -74,7 +74,11 @@ fn this_target() -> String {
     format!(
         "{} ({}-endian)",
         std::env::consts::ARCH,
-        if cfg!(target_endian = "little") { "little" } else { "big" }
+        if cfg!(target_endian = "little") {
+            "little"
+        } else {
+            "big"
+        }
     )
 }
 
