@@ -102,9 +102,6 @@ export ZIG_GLOBAL_CACHE_DIR="$WORK/zig-cache"
 export ZIG_LOCAL_CACHE_DIR="$WORK/zig-cache"
 export CARGO_ZIGBUILD_CACHE_DIR="$WORK/zigbuild-cache"
 export PATH="$WORK/tools/bin:$PATH"
-# No debuginfo in the test builds: with build-std it doubles the time to
-# build std, and the tests print their own messages.
-export CARGO_PROFILE_DEV_DEBUG=0
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 T0=$(date +%s)
@@ -364,7 +361,10 @@ cargo_for() {
 	shift 2
 	if uses_build_std "$target"; then
 		if [ "$verb" = build ]; then verb=zigbuild; fi
-		RUSTUP_TOOLCHAIN="$NIGHTLY" cargo-zigbuild "$verb" --target "$target" "$@"
+		# No debuginfo in the test (dev profile) builds: with build-std it
+		# doubles the time to build std, and the tests print their messages.
+		CARGO_PROFILE_DEV_DEBUG=0 RUSTUP_TOOLCHAIN="$NIGHTLY" \
+			cargo-zigbuild "$verb" --target "$target" "$@"
 	else
 		cargo "+$STABLE" "$verb" --target "$target" "$@"
 	fi
