@@ -49,8 +49,12 @@ impl Guard {
     fn parse(text: &str) -> Guard {
         let count = statefile::value(text, "count").and_then(|v| v.parse::<u32>().ok());
         let mut fault_boot_id = heapless::String::new();
-        if let Some(id) = statefile::value(text, "fault_boot_id") {
-            let _ = fault_boot_id.push_str(&id[..id.len().min(36)]);
+        // Only a well-formed boot id is kept (hex digits and dashes, at most
+        // 36 bytes); anything else means "fault time unknown".
+        if let Some(id) = statefile::value(text, "fault_boot_id")
+            .filter(|id| id.len() <= 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        {
+            let _ = fault_boot_id.push_str(id);
         }
         let fault_uptime_ms = statefile::value(text, "fault_uptime")
             .and_then(parse_ms)
@@ -167,6 +171,16 @@ mod tests {
         g.save(&c).unwrap();
         assert_eq!(Guard::load(&c).unwrap(), g);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_boot_id_is_dropped_not_cut() {
+        // Found by the statefile fuzzer: cutting at byte 36 split a character.
+        let g = Guard::parse("count=1\nfault_boot_id=0f0e0d0c-0b0a-0908-0706-05040302010\u{e9}\n");
+        assert_eq!(g.fault_boot_id.as_str(), "");
+        assert_eq!(g.count, Some(1));
+        let g = Guard::parse("fault_boot_id=0f0e0d0c-0b0a-0908-0706-050403020100\n");
+        assert_eq!(g.fault_boot_id.as_str(), "0f0e0d0c-0b0a-0908-0706-050403020100");
     }
 
     #[test]

@@ -141,15 +141,25 @@ fn the_guard_window_runs_on_clock_boottime() {
     );
 }
 
+/// A guard file whose count cannot be parsed counts as the limit, never as
+/// zero; like any count it clears after a quiet window, which, with no known
+/// fault time, runs from boot.
 #[test]
 fn an_unreadable_guard_counts_as_the_limit_never_as_zero() {
     let sb = Sandbox::new("corrupt");
-    let path = config(&sb, "max_resets = 5\nreset_window = 1h\n");
+    // A window longer than any uptime: still inside it.
+    let path = config(&sb, "max_resets = 5\nreset_window = 87600h\n");
     std::fs::create_dir(sb.path("state")).unwrap();
     sb.write("state/guard", "count=garbage\n");
     let out = trigger(&path, "x");
     assert_eq!(out.code(), Some(75), "{out:?}");
     assert!(out.stderr.contains("unreadable/5"), "{out:?}");
+    // A one-second window has long passed since boot: the count clears.
+    let path = config(&sb, "max_resets = 5\nreset_window = 1s\n");
+    sb.write("state/guard", "count=garbage\n");
+    let out = trigger(&path, "after a quiet window");
+    assert_eq!(out.code(), Some(69), "{out:?}");
+    assert_eq!(guard_count(&sb), Some(1));
 }
 
 #[test]

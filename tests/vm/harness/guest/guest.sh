@@ -1,0 +1,65 @@
+# shellcheck shell=sh
+# Helpers for the scenario scripts (sourced by /init; busybox ash).
+# Everything a scenario prints goes to the serial console, which the host logs
+# with host timestamps. Lines starting with "@@" are for the harness.
+
+say() { echo "@@ $*"; }
+
+# mark NAME: a point in the guest's run that the host times from QMP.
+# The console line names it; the pvpanic "crash loaded" write makes QEMU emit
+# GUEST_CRASHLOADED at once. The host pairs the k-th line with the k-th event.
+mark() {
+    echo "@@MARK $1"
+    if [ -n "$PVPANIC" ]; then
+        devmem "$PVPANIC" 8 2
+    else
+        echo "@@ no pvpanic device: marker $1 has no QMP event"
+    fi
+}
+
+guest_setup() {
+    PVPANIC=
+    for d in /sys/bus/pci/devices/*; do
+        if [ "$(cat "$d/vendor")" != 0x1b36 ] || [ "$(cat "$d/device")" != 0x0011 ]; then
+            continue
+        fi
+        # No driver binds it: enable its memory decoding ourselves.
+        echo 1 > "$d/enable" 2>/dev/null
+        # shellcheck disable=SC2046
+        set -- $(head -n 1 "$d/resource")
+        PVPANIC=$1
+    done
+}
+
+# The daemon under test, its stderr on the console.
+start_daemon() {
+    stability "$@" > /dev/console 2>&1 &
+    DAEMON_PID=$!
+    say "daemon pid $DAEMON_PID"
+}
+
+# wait_file PATH SECONDS: until PATH exists (polling every 0.1 s).
+wait_file() {
+    n=0
+    while [ ! -e "$1" ] && [ "$n" -lt $(($2 * 10)) ]; do sleep 0.1; n=$((n + 1)); done
+    [ -e "$1" ]
+}
+
+# create_indicator NAME [PATH]: create the indicator file between two markers,
+# NAME-before and NAME-created, so the host knows the moment to within the
+# time between them. The file is created by a shell redirection (no exec).
+create_indicator() {
+    mark "$1-before"
+    echo "$1" > "${2:-/run/ind}"
+    mark "$1-created"
+}
+
+# wait_suspends N SECONDS: until the kernel has completed N suspends since boot.
+wait_suspends() {
+    n=0
+    while [ "$(cat /sys/power/suspend_stats/success)" -lt "$1" ] && [ "$n" -lt $(($2 * 10)) ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    [ "$(cat /sys/power/suspend_stats/success)" -ge "$1" ]
+}

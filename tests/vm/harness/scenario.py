@@ -1,0 +1,286 @@
+"""Scenarios: what the guest runs, and what the host must see.
+
+A scenario is a Scenario(...) value in tests/vm/scenarios/<name>.py: the guest
+script (busybox sh, run by /init with the helpers of guest/guest.sh), an
+optional daemon config, the machine, and `check(run)`, a host-side function
+that waits for and asserts on host evidence while the VM runs (and after it).
+"""
+import dataclasses
+import os
+import shutil
+import time
+from typing import Callable, Optional
+
+from initramfs import Cpio
+from kernel import load_order
+from qemu import VM
+import evidence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Default reaction to the guest: a watchdog expiry or a reboot ends QEMU
+# (reported as WATCHDOG + SHUTDOWN guest-reset); a power-off ends it too.
+ACTIONS_EXIT = "reboot=shutdown,shutdown=poweroff,watchdog=reset"
+# Real reboots (boot counting): QEMU resets the machine and goes on.
+ACTIONS_REBOOT = "reboot=reset,shutdown=poweroff,watchdog=reset"
+# Power-off pauses, so the host can read registers afterwards.
+ACTIONS_PAUSE = "reboot=shutdown,shutdown=pause,watchdog=reset"
+
+FAST_CMDLINE = "quiet cryptomgr.notests rodata=off mitigations=off"
+
+
+class Fail(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    check: Callable
+    guest: str = ""
+    arch: str = "x86_64"            # x86_64 | aarch64
+    machine: str = "q35"            # q35 (PVH vmlinux) | pc-s3 (bzImage, S3 on) | virt (aarch64)
+    config: Optional[str] = None    # /etc/stability/config.ini
+    daemon: bool = False            # put the daemon's release binary in /bin/stability
+    actions: str = ACTIONS_EXIT
+    disk: Optional[dict] = None     # {path: text} for a persistent ext4 virtio disk
+    modules: tuple = ("i6300esb",)  # plus their dependencies
+    module_args: dict = dataclasses.field(default_factory=dict)
+    timeout: float = 60.0           # hard limit for the whole run
+    trace: tuple = ("pci_cfg_write",)
+    group: str = "daemon"           # smoke | daemon | measure (measure: only when named)
+    host_programs: tuple = ()       # host (x86_64) programs copied in with their shared libraries
+    doc: str = ""
+
+
+class Run:
+    """What a check function gets: the VM, the run's directory, notes."""
+
+    def __init__(self, scenario, vm, outdir, disk_image):
+        self.scenario, self.vm, self.outdir, self.disk = scenario, vm, outdir, disk_image
+        self.notes = []
+        self.metrics = {}
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def metric(self, key, value):
+        self.metrics[key] = value
+        self.note(f"{key} = {value:.3f}" if isinstance(value, float) else f"{key} = {value}")
+
+    def expect(self, cond, message):
+        if not cond:
+            raise Fail(message)
+
+    # -- common evidence ---------------------------------------------------------
+    def event(self, name, timeout, after=0.0, **data):
+        """Wait for a QMP event; Fail when it does not come."""
+        ev = self.vm.wait_event(name, timeout, after=after, **data)
+        if ev is None:
+            raise Fail(f"no {name} {data or ''} within {timeout:.0f} s after t={after:.2f}"
+                       f" (events: {self.vm.events})")
+        return ev
+
+    def no_event(self, name, until, after=0.0, **data):
+        """Wait until run time `until`; Fail if event `name` came after `after`."""
+        ev = self.vm.wait_event(name, max(0.0, until - self.vm.now()), after=after, **data)
+        if ev is not None:
+            raise Fail(f"unexpected {ev} (window {after:.2f}..{until:.2f} s)")
+        if self.vm.now() < until - 0.5 and not self.vm.alive():
+            # QEMU ended early: the window was not observed.
+            raise Fail(f"QEMU ended at t={self.vm.now():.2f} before the window closed ({until:.2f} s);"
+                       f" events: {self.vm.events}")
+
+    def mark(self, name, timeout, nth=1):
+        t = self.vm.wait_mark(name, timeout, nth)
+        if t is None:
+            notable = [e for e in self.vm.events if e.name not in ("RESUME", "GUEST_CRASHLOADED")]
+            why = f"QEMU ended at t={self.vm.now():.1f}" if not self.vm.alive() else f"within {timeout:.0f} s"
+            raise Fail(f"guest marker {name!r} (#{nth}) not seen ({why});"
+                       f" events: {notable}; marks: {self.vm.marks()}")
+        return t
+
+    def shutdown_reason(self, timeout, after=0.0):
+        return self.event("SHUTDOWN", timeout, after=after).data.get("reason")
+
+    def guest_said(self, pattern):
+        """Guest lines matching pattern (for explanations, never a pass on its own)."""
+        import re
+        rx = re.compile(pattern)
+        return [ln for ln in self.vm.lines if rx.search(ln.text)]
+
+    def resets(self, after=0.0):
+        """Guest resets as the host saw them: RESET events, those less than 1 s
+        apart counted once (on x86 the firmware resets once more by itself
+        right after a guest reset)."""
+        out = []
+        for e in self.vm.find_events("RESET", after=after):
+            if not out or e.t - out[-1][-1].t > 1.0:
+                out.append([e])
+            else:
+                out[-1].append(e)
+        return [c[0] for c in out]
+
+    def watchdog_enables(self):
+        """Host-traced writes of the i6300esb lock register (0x68): (t, value)."""
+        out = []
+        for t, text in self.vm.trace_lines(r"^pci_cfg_write i6300esb "):
+            if "@0x68 " in text:
+                out.append((t, int(text.rsplit("0x", 1)[1], 16)))
+        return out
+
+
+# -- building the guest ------------------------------------------------------------
+class Host:
+    """Paths of the prepared work directory and the daemon binaries."""
+
+    def __init__(self, work, binaries, fake_bug=None):
+        self.work = work
+        self.binaries = binaries  # arch -> path (or missing)
+        self.fake_bug = fake_bug  # with the shell stand-in daemon: which bug it plays
+
+    def kernel_root(self, arch):
+        return os.path.join(self.work, "kernel", {"x86_64": "amd64", "aarch64": "arm64"}[arch])
+
+    def busybox(self, arch):
+        return os.path.join(self.work, "busybox", {"x86_64": "amd64", "aarch64": "arm64"}[arch],
+                            "busybox")
+
+
+def shared_libraries(program):
+    """The shared libraries `ldd` lists for a host program (absolute paths)."""
+    import subprocess
+    out = subprocess.run(["ldd", program], capture_output=True, text=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        for p in parts:
+            if p.startswith("/"):
+                libs.append(p)
+                break
+    return libs
+
+
+def build_initramfs(sc, host, out):
+    root = host.kernel_root(sc.arch)
+    c = Cpio()
+    c.chardev("dev/console", 5, 1)
+    c.dir("proc"); c.dir("sys"); c.dir("run"); c.dir("tmp"); c.dir("mnt")
+    c.copy("bin/busybox", host.busybox(sc.arch), 0o755)
+    c.copy("init", os.path.join(HERE, "guest", "init"), 0o755)
+    c.copy("lib/guest.sh", os.path.join(HERE, "guest", "guest.sh"), 0o644)
+    mods = load_order(root, sc.modules)
+    lines = []
+    for path in mods:
+        base = os.path.basename(path)
+        c.copy(f"lib/modules/{base}", path, 0o644)
+        name = base[:-3].replace("-", "_")
+        lines.append(f"{base} {sc.module_args.get(name, '')}".rstrip())
+    c.file("etc/modules.list", "\n".join(lines) + "\n")
+    c.file("scenario.sh", sc.guest)
+    if sc.config is not None:
+        c.file("etc/stability/config.ini", sc.config)
+    for prog in sc.host_programs:
+        if sc.arch != "x86_64":
+            raise Fail(f"host program {prog} cannot run on {sc.arch}")
+        for path in [prog] + shared_libraries(prog):
+            c.copy(path.lstrip("/"), os.path.realpath(path), 0o755)
+    if host.fake_bug is not None:
+        c.file("etc/stability/fake-bug", host.fake_bug + "\n")
+    if sc.daemon:
+        binary = host.binaries.get(sc.arch)
+        if not binary or not os.path.exists(binary):
+            raise Fail(f"no daemon binary for {sc.arch} (build failed or was skipped)")
+        c.copy("bin/stability", binary, 0o755)
+    c.write(out)
+
+
+def qemu_argv(sc, host, initrd, disk):
+    root = host.kernel_root(sc.arch)
+    boot = os.path.join(root, "boot")
+    vmlinuz = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")][0]
+    common = ["-accel", "tcg", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
+              "-display", "none", "-initrd", initrd, "-action", sc.actions,
+              "-device", "i6300esb", "-device", "pvpanic-pci"]
+    if disk:
+        common += ["-drive", f"file={disk},if=virtio,format=raw,cache=writeback"]
+    if sc.arch == "x86_64":
+        cmdline = f"console=ttyS0 {FAST_CMDLINE}"
+        if sc.machine == "q35":
+            return ["qemu-system-x86_64", "-M", "q35", "-kernel", os.path.join(root, "vmlinux"),
+                    "-append", cmdline] + common
+        if sc.machine == "pc-s3":
+            return ["qemu-system-x86_64", "-M", "pc", "-global", "PIIX4_PM.disable_s3=0",
+                    "-kernel", os.path.join(boot, vmlinuz), "-append", cmdline] + common
+    if sc.arch == "aarch64" and sc.machine == "virt":
+        return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57",
+                "-kernel", os.path.join(boot, vmlinuz),
+                # The pvpanic BAR would share a page with the i6300esb BAR, which its
+                # driver claims, and /dev/mem then refuses the whole page: give the
+                # pvpanic device a page of its own.
+                "-append", f"console=ttyAMA0 {FAST_CMDLINE} pci=resource_alignment=12@pci:1b36:0011",
+                ] + common
+    raise ValueError(f"{sc.name}: unknown arch/machine {sc.arch}/{sc.machine}")
+
+
+def run_scenario(sc, host, results):
+    """Boot, check, stop. Returns (ok, message, run)."""
+    outdir = os.path.join(results, sc.name)
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    initrd = os.path.join(outdir, "initrd.cpio")
+    disk = None
+    run = None
+    started = time.monotonic()
+    try:
+        build_initramfs(sc, host, initrd)
+        if sc.disk is not None:
+            src = os.path.join(outdir, "disk-src")
+            for path, text in sc.disk.items():
+                full = os.path.join(src, path.lstrip("/"))
+                if path.endswith("/"):
+                    os.makedirs(full, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "w") as f:
+                    f.write(text)
+            os.makedirs(src, exist_ok=True)
+            disk = os.path.join(outdir, "disk.img")
+            evidence.make_ext4(disk, src)
+        vm = VM(qemu_argv(sc, host, initrd, disk), outdir, trace_events=sc.trace)
+        run = Run(sc, vm, outdir, disk)
+        import threading
+        killer = threading.Timer(sc.timeout, lambda: vm.proc and vm.proc.kill())
+        killer.daemon = True
+        vm.start()
+        killer.start()
+        try:
+            sc.check(run)
+        finally:
+            killer.cancel()
+            timed_out = time.monotonic() - started >= sc.timeout
+            vm.stop()
+        if timed_out:
+            raise Fail(f"hard timeout {sc.timeout:.0f} s")
+        ok, msg = True, "; ".join(run.notes)
+    except Fail as e:
+        ok, msg = False, str(e)
+    except Exception as e:  # harness trouble is a failure too, with its cause
+        import traceback
+        traceback.print_exc()
+        ok, msg = False, f"{type(e).__name__}: {e}"
+    finally:
+        if run is not None:
+            run.vm.stop()
+    wall = time.monotonic() - started
+    with open(os.path.join(outdir, "result.txt"), "w") as f:
+        f.write(f"{'PASS' if ok else 'FAIL'} {sc.name} {wall:.1f}s\n{msg}\n")
+        if run:
+            for k, v in run.metrics.items():
+                f.write(f"metric {k} {v}\n")
+    if ok:  # keep the logs, drop the bulky inputs
+        for f in ("initrd.cpio",):
+            p = os.path.join(outdir, f)
+            if os.path.exists(p):
+                os.unlink(p)
+    return ok, msg, wall, run
