@@ -553,6 +553,7 @@ fi
 
 say "background jobs"
 need_apt || failed=1
+if command -v qemu-arm-static >/dev/null; then qemu-arm-static --version | head -n 1; fi
 if [ "$NEED_ZIG" -eq 1 ]; then
 	await zig || failed=1
 	grep -h '^prewarm' "$WORK/logs/zig.log" | sed 's/^/    /' || true
