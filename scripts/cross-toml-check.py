@@ -11,9 +11,13 @@ Checks:
   (schema read from cross 0.2.5's src/cross_toml.rs and docs/cross_toml.md);
 - runner values are ones its qemu runner accepts; env passthrough entries are
   NAME or NAME=VALUE and not CROSS_RUNNER;
-- every [target.X] is a target rustc knows, every target with a runner in
-  .cargo/config.toml has a [target.X] table, and a target for which rustup has
-  no std (tier 3, e.g. mips*-musl) sets build-std = true.
+- every [target.X] is a target rustc knows, and every target configured in
+  .cargo/config.toml has a [target.X] table;
+- a target for which rustup has no std (tier 3, e.g. mips*-musl) has cargo
+  build it: with panic = "abort" in [profile.release], through
+  CARGO_UNSTABLE_BUILD_STD=std,panic_abort in env.passthrough, because
+  build-std = true makes cross 0.2.5 pass a bare -Zbuild-std, which then fails
+  ("can't find crate for `panic_abort`", seen with the nightly of 2026-05-19).
 
 Usage: scripts/cross-toml-check.py [PROJECT_DIR]   (default: the repository)
        scripts/cross-toml-check.py --self-test     (shows that it rejects bad files)
@@ -141,14 +145,36 @@ def check(project):
             if triple not in known:
                 errors.append(f"target.{triple}: not a target rustc knows")
 
+    # Tier 3 (rustup has no std): cargo must build std. cross's build-std =
+    # true passes a bare -Zbuild-std, which fails when the release profile
+    # aborts on panic (no panic_abort); CARGO_UNSTABLE_BUILD_STD can name it.
+    with open(os.path.join(project, "Cargo.toml"), "rb") as f:
+        panic = tomllib.load(f).get("profile", {}).get("release", {}).get("panic", "unwind")
     with_std = command_lines("rustup", "target", "list")
     if with_std is None:
         notes.append("rustup not found: build-std for tier-3 targets not checked")
     else:
         for triple, table in targets.items():
-            if triple not in with_std and isinstance(table, dict) and table.get("build-std") is not True:
-                errors.append(f"target.{triple}: rustup has no std for it (tier 3): "
-                              "set build-std = true (and use cross +nightly)")
+            if triple in with_std or not isinstance(table, dict):
+                continue
+            env = table.get("env", {}) if isinstance(table.get("env"), dict) else {}
+            crates = [e.split("=", 1)[1].replace(",", " ").split()
+                      for e in env.get("passthrough", [])
+                      if isinstance(e, str) and e.startswith("CARGO_UNSTABLE_BUILD_STD=")]
+            crates = crates[-1] if crates else None
+            if panic == "abort":
+                if table.get("build-std") is True:
+                    errors.append(f"target.{triple}: build-std = true makes cross pass a bare "
+                                  "-Zbuild-std, which fails with panic = \"abort\" in "
+                                  "[profile.release]; pass CARGO_UNSTABLE_BUILD_STD="
+                                  "std,panic_abort through env.passthrough instead")
+                elif not crates or "panic_abort" not in crates:
+                    errors.append(f"target.{triple}: rustup has no std for it (tier 3): "
+                                  "env.passthrough = [\"CARGO_UNSTABLE_BUILD_STD=std,panic_abort\"] "
+                                  "(and cross +nightly)")
+            elif table.get("build-std") is not True and not crates:
+                errors.append(f"target.{triple}: rustup has no std for it (tier 3): set "
+                              "build-std = true (and use cross +nightly)")
 
     cargo_config = os.path.join(project, ".cargo", "config.toml")
     if os.path.exists(cargo_config):
@@ -166,22 +192,27 @@ def self_test():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "Cross.toml")) as f:
         good = f.read()
+    tier3 = '"CARGO_UNSTABLE_BUILD_STD=std,panic_abort"'
     cases = {
-        "misspelt key (build_std)": {"Cross.toml": good.replace("build-std", "build_std", 1)},
-        "misspelt key (bulid-std)": {"Cross.toml": good.replace("build-std", "bulid-std", 1)},
+        "misspelt key (pasthrough)": {"Cross.toml": good.replace("env.passthrough", "env.pasthrough", 1)},
+        "misspelt key (buildstd)": {"Cross.toml": good + "\n[target.x86_64-unknown-linux-gnu]\nbuildstd = true\n"},
+        "misspelt table (targets)": {"Cross.toml": good.replace("[target.mipsel", "[targets.mipsel", 1)},
         "lowercase cross.toml": {"cross.toml": good},
         "lowercase cross.toml beside Cross.toml": {"Cross.toml": good, "cross.toml": good},
-        "wrong type": {"Cross.toml": good.replace("build-std = true", 'build-std = "yes"', 1)},
-        "unknown target": {"Cross.toml": good + "\n[target.mips-unknown-linux-muls]\nbuild-std = true\n"},
+        "wrong type": {"Cross.toml": good + '\n[target.x86_64-unknown-linux-gnu]\nbuild-std = "yes"\n'},
+        "unknown target": {"Cross.toml": good + "\n[target.mips-unknown-linux-muls]\nenv.passthrough = [" + tier3 + "]\n"},
         "bad runner": {"Cross.toml": good + '\n[target.x86_64-unknown-linux-gnu]\nrunner = "qemu"\n'},
         "reserved passthrough": {"Cross.toml": good.replace('"QEMU_CPU=arm1176"', '"CROSS_RUNNER=native"')},
-        "tier 3 without build-std": {"Cross.toml": good.replace("build-std = true", "build-std = false")},
+        "tier 3 without std built": {"Cross.toml": good.replace(tier3, '"QEMU_CPU=24Kc"')},
+        "tier 3 with build-std = true and panic = abort": {
+            "Cross.toml": good.replace("env.passthrough = [" + tier3 + "]", "build-std = true")},
     }
     failures = 0
     for label, files in cases.items():
         with tempfile.TemporaryDirectory() as tmp:
             os.makedirs(os.path.join(tmp, ".cargo"))
             shutil.copy(os.path.join(root, ".cargo", "config.toml"), os.path.join(tmp, ".cargo"))
+            shutil.copy(os.path.join(root, "Cargo.toml"), tmp)
             for name, text in files.items():
                 with open(os.path.join(tmp, name), "w") as f:
                     f.write(text)
