@@ -75,6 +75,27 @@ impl RtcMode {
     }
 }
 
+/// When stability opens the watchdog.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WdtMode {
+    /// Only at a fault, to force the reset (py-stability-iot's behaviour).
+    OnFault,
+    /// From start-up, pinged while the system is healthy: a hung system or a
+    /// dead daemon also resets the board.
+    Keepalive,
+}
+
+impl WdtMode {
+    pub const ALL: [(WdtMode, &'static str); 2] = [
+        (WdtMode::OnFault, "on-fault"),
+        (WdtMode::Keepalive, "keepalive"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        lookup_name(&Self::ALL, self)
+    }
+}
+
 /// How the RTC alarm is set.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RtcBackend {
@@ -129,8 +150,16 @@ pub struct WatchdogConfig {
     pub path: CString,
     /// How long the armed watchdog is given to reset the board.
     pub kill_delay_ms: u64,
-    /// Seconds for WDIOC_SETTIMEOUT.
+    /// Seconds for WDIOC_SETTIMEOUT when forcing a reset.
     pub timeout_s: u32,
+    pub mode: WdtMode,
+    /// Keepalive mode: the timeout while pinging, and the ping period.
+    pub keepalive_timeout_s: u32,
+    pub keepalive_interval_ms: u64,
+    /// Keepalive mode: write the magic 'V' on a deliberate stop.
+    pub disarm_on_exit: bool,
+    /// Keepalive mode: stop pinging once a poll has been stuck this long (0: never).
+    pub stall_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -269,7 +298,16 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "watchdog-device",
-        &["wdt_path", "wdt_kill_delay", "wdt_timeout"],
+        &[
+            "wdt_path",
+            "wdt_kill_delay",
+            "wdt_timeout",
+            "wdt_mode",
+            "keepalive_timeout",
+            "keepalive_interval",
+            "disarm_on_exit",
+            "stall_timeout",
+        ],
     ),
     (
         "rtc-device",
@@ -519,7 +557,30 @@ fn build(
                 parse_int(s, 1, 65_535)
             })
             .unwrap_or(1),
+        mode: v
+            .get("watchdog-device", "wdt_mode", |s| {
+                parse_word(s, &WdtMode::ALL)
+            })
+            .unwrap_or(WdtMode::OnFault),
+        keepalive_timeout_s: v
+            .get("watchdog-device", "keepalive_timeout", |s| {
+                parse_seconds(s, 1, 65_535)
+            })
+            .unwrap_or(30),
+        keepalive_interval_ms: 0, // from keepalive_timeout unless set, below
+        disarm_on_exit: v
+            .get("watchdog-device", "disarm_on_exit", parse_bool)
+            .unwrap_or(true),
+        stall_timeout_ms: v
+            .get("watchdog-device", "stall_timeout", parse_duration_ms)
+            .unwrap_or(0),
     };
+    let mut watchdog = watchdog;
+    watchdog.keepalive_interval_ms = v
+        .get("watchdog-device", "keepalive_interval", |s| {
+            positive(parse_duration_ms(s)?)
+        })
+        .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
     let rtc = RtcConfig {
         path: v
             .get("rtc-device", "rtc_path", parse_path)
@@ -593,6 +654,7 @@ fn build(
             "is shorter than wdt_timeout + 2 s: the watchdog may not get the time to reset the board",
         );
     }
+    check_keepalive(&mut v, warnings, &watchdog, single_run);
     if chain.contains(&Device::Rtc) && rtc.mode == RtcMode::Off && rtc.wake_delay_s < 10 {
         v.warn(
             warnings,
@@ -615,6 +677,55 @@ fn build(
         watchdog,
         rtc,
     })
+}
+
+/// The keepalive keys' cross-checks.
+fn check_keepalive(
+    v: &mut Values,
+    warnings: &mut Vec<Diag>,
+    wd: &WatchdogConfig,
+    single_run: bool,
+) {
+    const KEYS: [&str; 4] = [
+        "keepalive_timeout",
+        "keepalive_interval",
+        "disarm_on_exit",
+        "stall_timeout",
+    ];
+    if wd.mode == WdtMode::OnFault {
+        for key in KEYS {
+            if v.has("watchdog-device", key) {
+                v.warn(
+                    warnings,
+                    "watchdog-device",
+                    key,
+                    "is only used with wdt_mode = keepalive",
+                );
+            }
+        }
+        return;
+    }
+    if single_run {
+        v.fail(
+            "watchdog-device",
+            "wdt_mode",
+            "= keepalive needs the daemon to keep running: not with single_run or checking_interval = 0",
+        );
+    }
+    // A ping may come up to one period late; half the timeout leaves room for it.
+    if wd.keepalive_interval_ms * 2 > u64::from(wd.keepalive_timeout_s) * 1000 {
+        let line = v
+            .entry("watchdog-device", "keepalive_interval")
+            .map_or(0, |e| e.line);
+        v.errors.push(Diag::new(
+            line,
+            format!(
+                "[watchdog-device] keepalive_interval must be at most half of keepalive_timeout ({} s), \
+                 so that one late ping cannot let the watchdog reset the board",
+                wd.keepalive_timeout_s
+            ),
+        ));
+    }
 }
 
 /// Looks keys up and turns bad values into diagnostics.
@@ -950,6 +1061,29 @@ impl Config {
             fmt_duration(self.watchdog.kill_delay_ms)
         );
         let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
+        let _ = writeln!(out, "wdt_mode = {}", self.watchdog.mode.name());
+        if self.watchdog.mode == WdtMode::OnFault {
+            let _ = writeln!(
+                out,
+                "# the keepalive keys below apply with wdt_mode = keepalive only"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "keepalive_timeout = {}",
+            self.watchdog.keepalive_timeout_s
+        );
+        let _ = writeln!(
+            out,
+            "keepalive_interval = {}",
+            fmt_duration(self.watchdog.keepalive_interval_ms)
+        );
+        let _ = writeln!(out, "disarm_on_exit = {}", self.watchdog.disarm_on_exit);
+        let _ = writeln!(
+            out,
+            "stall_timeout = {}",
+            fmt_duration(self.watchdog.stall_timeout_ms)
+        );
         let _ = writeln!(out, "\n[rtc-device]");
         let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
         let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());

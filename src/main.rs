@@ -92,8 +92,13 @@ fn real_main() -> u8 {
                 source: String::new(),
                 reason: reason.as_str().to_owned(),
             };
-            let outcome =
-                recovery::handle(&loaded.config, &fault, &signals, t.dry_run || args.dry_run);
+            let outcome = recovery::handle(
+                &loaded.config,
+                &fault,
+                &signals,
+                None,
+                t.dry_run || args.dry_run,
+            );
             monitor::exit_status(&outcome)
         }
     }

@@ -43,9 +43,7 @@ impl Report {
 }
 
 fn flags_value(text: &str) -> Option<String> {
-    let bits = text
-        .strip_prefix("0x")
-        .map_or_else(|| text.parse().ok(), |h| u32::from_str_radix(h, 16).ok())?;
+    let bits = watchdog::parse_flags(text)?;
     Some(format!("0x{bits:x} ({})", watchdog::flag_names(bits)))
 }
 
@@ -100,6 +98,10 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
                 Some(v) => r.put("watchdog.options", v),
                 None => r.put("watchdog.options", "unknown (sysfs has no options before Linux 6.4; opening the device to ask would start it)"),
             }
+            r.put(
+                "watchdog.keepalive",
+                watchdog::keepalive_verdict(dir.as_bytes(), cfg.watchdog.keepalive_timeout_s),
+            );
         }
         Ok(None) => r.put(
             "watchdog.sysfs",

@@ -191,6 +191,8 @@ pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
         .any(|h| h.pid == 1 && has(&h.comm, "systemd"))
     {
         "systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog"
+    } else if holders.iter().any(|h| h.comm == "stability") {
+        "stability's own daemon holds it (wdt_mode = keepalive): another stability process cannot use it; create the indicator to have the daemon reset the board"
     } else if holders.iter().any(|h| has(&h.comm, "watchdogd")) {
         "watchdogd holds it: stop and disable watchdogd, or choose one of the two"
     } else if holders
