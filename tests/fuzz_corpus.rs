@@ -170,14 +170,12 @@ fn parse_time(text: &str) -> std::time::Duration {
 /// 64 KiB / 8 KiB ratio is printed for information, but a loaded machine
 /// moves it from 8 to 40 on linear shapes. The fuzzer cannot tell slow from
 /// quadratic; this can. Under qemu-user (STABILITY_TEST_RUNNER is set by
-/// scripts/cross-test.sh) the same build runs about ten times slower, and so
-/// does the budget: 1.5 s, still far below a quadratic shape's 5-10 s there.
+/// scripts/cross-test.sh) the same build runs 10-200 times slower depending on
+/// the target, so no absolute budget fits; the parses there take hundreds of
+/// milliseconds, long enough for the ratio to be steady: linear shapes give
+/// about 8, a quadratic one 64, and the limit is 24.
 fn assert_linear(shapes: &[Shape]) {
-    let budget_ms = if std::env::var_os("STABILITY_TEST_RUNNER").is_some() {
-        1500
-    } else {
-        150
-    };
+    let emulated = std::env::var_os("STABILITY_TEST_RUNNER").is_some();
     let mut report = Vec::new();
     for (name, head, line) in shapes {
         let small = parse_time(&repeated(head, line, 8 * 1024));
@@ -187,7 +185,11 @@ fn assert_linear(shapes: &[Shape]) {
             "{name}: 8 KiB {small:?}, 64 KiB {large:?}, x{ratio:.1}"
         ));
         assert!(
-            large.as_millis() < budget_ms,
+            if emulated {
+                ratio < 24.0
+            } else {
+                large.as_millis() < 150
+            },
             "superlinear parse time:\n{}",
             report.join("\n")
         );
