@@ -3,10 +3,10 @@ import keepalive as k
 
 # The daemon arms the watchdog at start and pings it; nothing resets for
 # 3 x keepalive_timeout.
-GUEST = k.START + r"""
-sleep %d
+GUEST = k.START + k.ARMED + r"""
+sleep %.1f
 mark healthy-end
-""" % (3 * k.KT + k.ARM_BOUND)
+""" % (3 * k.KT + 1)
 
 
 def check(run):
@@ -19,6 +19,10 @@ def check(run):
     stopped = [round(t, 3) for t in k.stops(run) if armed < t < end]
     run.expect(not stopped, f"the watchdog was stopped while healthy: {stopped}")
     pings = k.pinged(run, armed, end, "while healthy")
+    # keepalive_interval left at its default: a third of keepalive_timeout.
+    period = run.metrics["ping_period_median_s"]
+    run.expect(0.8 * k.KI <= period <= k.KI + 0.3,
+               f"pings every {period:.2f} s (median), keepalive_interval default {k.KI:.2f} s")
     run.metric("healthy_window_s", end - armed)
     run.metric("pings", len(pings))
 

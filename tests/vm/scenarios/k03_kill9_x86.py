@@ -3,8 +3,8 @@ import keepalive as k
 
 # kill -9 of a healthy daemon at a random phase of its pings: the watchdog,
 # no longer pinged, resets keepalive_timeout after the last ping.
-GUEST = k.START + r"""
-sleep 3
+GUEST = k.START + k.ARMED + r"""
+sleep 2
 """ + k.PHASE + r"""
 mark kill-before
 kill -9 "$DAEMON_PID"

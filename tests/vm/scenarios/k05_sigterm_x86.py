@@ -3,8 +3,8 @@ import keepalive as k
 
 # SIGTERM with disarm_on_exit = true: the magic close stops the watchdog (the
 # host sees the enable bit cleared), and nothing resets for 2 x keepalive_timeout.
-GUEST = k.GONE + k.START + r"""
-sleep 3
+GUEST = k.GONE + k.START + k.ARMED + r"""
+sleep 2
 """ + k.PHASE + r"""
 mark term-before
 kill -TERM "$DAEMON_PID"

@@ -7,8 +7,8 @@ import keepalive as k
 # for 2 x keepalive_timeout. Then the server dies (connection aborted, the
 # lookup fails), the mount goes, and an indicator at the same path resets:
 # the checks resumed.
-GUEST = k.FUSE_SETUP + k.START + r"""
-sleep 3
+GUEST = k.FUSE_SETUP + k.START + k.ARMED + r"""
+sleep 2
 """ + k.FUSE_STICK + r"""
 sleep %d
 mark stuck-end

@@ -5,8 +5,8 @@ import keepalive as k
 # pings stop, and the watchdog resets keepalive_timeout after the last one.
 STALL = 3.0
 
-GUEST = k.FUSE_SETUP + k.START + r"""
-sleep 3
+GUEST = k.FUSE_SETUP + k.START + k.ARMED + r"""
+sleep 2
 """ + k.FUSE_STICK + r"""
 sleep 30
 say "no reset 30 s after the check got stuck"
