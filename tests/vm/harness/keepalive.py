@@ -18,7 +18,7 @@ INTERVAL = 1.0           # checking_interval
 WDT_TIMEOUT = 1.0        # wdt_timeout (a fault's short timeout)
 TRACE = ("pci_cfg_write", "memory_region_ops_write")
 PING_SLACK = 1.0         # how late a ping may be (TCG, 2 shared cores)
-ARM_BOUND = 3.0          # daemon-start marker -> watchdog armed
+ARM_BOUND = 5.0          # daemon-start marker -> watchdog armed (the shell fake on a loaded host: 2.8 s)
 
 # A random 0..0.999 s pause: events at a random phase of the ping period.
 PHASE = r"""sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
@@ -134,7 +134,8 @@ def pinged(run, a, b, what):
     run.expect(worst <= KI + PING_SLACK,
                f"{what}: no ping for {worst:.2f} s (keepalive_interval {KI:.2f} s);"
                f" pings in {a:.2f}..{b:.2f}: {[round(t, 2) for t in pings]}")
-    inner = [y - x for x, y in zip(pings, pings[1:])]
+    # The period: gaps between pings, a burst (the pings of a start) taken as one.
+    inner = [y - x for x, y in zip(pings, pings[1:]) if y - x > 0.1]
     if inner:
         inner.sort()
         run.metric(f"ping_period_median_s", inner[len(inner) // 2])
