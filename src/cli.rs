@@ -12,7 +12,7 @@ use argh::FromArgs;
     example = "Watch with the shipped config, touching nothing:\n  $ {command_name} --config /etc/stability/config.ini --dry-run\nSee what this board offers:\n  $ {command_name} probe\nWhy did it reset last time?\n  $ {command_name} status",
     note = "Signals: SIGTERM or SIGINT stop the daemon (a reset already under way is not cancelled); SIGHUP re-reads the config and keeps the old one if the new one is invalid.\nFiles: state_dir (default /var/lib/stability) holds `reset-record` and `guard`, both key=value text.",
     error_code(64, "bad command line"),
-    error_code(69, "every recovery device failed; the board was not reset"),
+    error_code(69, "every recovery device failed (the board was not reset), or keepalive mode could not own the watchdog"),
     error_code(71, "cannot set up signal handling"),
     error_code(74, "single run: the indicator could not be checked"),
     error_code(

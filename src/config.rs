@@ -9,6 +9,7 @@
 //! Python's ConfigParser did. Unknown sections and keys are warnings, so a
 //! newer config still runs on an older binary.
 
+use crate::log::strerror;
 use std::ffi::{CStr, CString};
 use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
@@ -74,6 +75,27 @@ impl RtcMode {
     }
 }
 
+/// When stability opens the watchdog.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WdtMode {
+    /// Only at a fault, to force the reset (py-stability-iot's behaviour).
+    OnFault,
+    /// From start-up, pinged while the system is healthy: a hung system or a
+    /// dead daemon also resets the board.
+    Keepalive,
+}
+
+impl WdtMode {
+    pub const ALL: [(WdtMode, &'static str); 2] = [
+        (WdtMode::OnFault, "on-fault"),
+        (WdtMode::Keepalive, "keepalive"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        lookup_name(&Self::ALL, self)
+    }
+}
+
 /// How the RTC alarm is set.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RtcBackend {
@@ -104,6 +126,18 @@ fn lookup_name<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'
 /// The reset chain: each device at most once, in the order tried.
 pub type Chain = heapless::Vec<Device, 3>;
 
+/// The chain's device names with `sep` between them: "watchdog, rtc".
+pub fn chain_names(chain: &Chain, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, d) in chain.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(d.name());
+    }
+    out
+}
+
 /// The heartbeat trigger: reset when `path`'s mtime stops changing.
 #[derive(Clone, Debug)]
 pub struct Heartbeat {
@@ -116,8 +150,16 @@ pub struct WatchdogConfig {
     pub path: CString,
     /// How long the armed watchdog is given to reset the board.
     pub kill_delay_ms: u64,
-    /// Seconds for WDIOC_SETTIMEOUT.
+    /// Seconds for WDIOC_SETTIMEOUT when forcing a reset.
     pub timeout_s: u32,
+    pub mode: WdtMode,
+    /// Keepalive mode: the timeout while pinging, and the ping period.
+    pub keepalive_timeout_s: u32,
+    pub keepalive_interval_ms: u64,
+    /// Keepalive mode: write the magic 'V' on a deliberate stop.
+    pub disarm_on_exit: bool,
+    /// Keepalive mode: stop pinging once a poll has been stuck this long (0: never).
+    pub stall_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -199,7 +241,7 @@ impl fmt::Display for DiagDisplay<'_> {
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &str) -> Result<Loaded, Rejected> {
-    match read_file(Path::new(path)) {
+    match read_file(path) {
         Ok(text) => parse(&text, path),
         Err(message) => Err(Rejected {
             source: path.to_owned(),
@@ -211,12 +253,12 @@ pub fn load(path: &str) -> Result<Loaded, Rejected> {
 
 /// Reads the file without blocking on a FIFO or opening a device for real
 /// use, and refuses anything that is not a small regular UTF-8 file.
-fn read_file(path: &Path) -> Result<String, String> {
+fn read_file(path: &str) -> Result<String, String> {
     use nix::fcntl::OFlag;
     let fix = "pass --config PATH, or install the default config as /etc/stability/config.ini";
     let fd = crate::fsutil::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-        .map_err(|e| format!("cannot open: {}; {fix}", e.desc()))?;
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+        .map_err(|e| format!("cannot open: {}; {fix}", strerror(e)))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("cannot stat: {}", strerror(e)))?;
     let kind =
         nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
     if kind != nix::sys::stat::SFlag::S_IFREG {
@@ -227,7 +269,7 @@ fn read_file(path: &Path) -> Result<String, String> {
             nix::errno::Errno::EFBIG => {
                 format!("too large for a config file (at most {MAX_FILE_BYTES} bytes)")
             }
-            e => format!("cannot read: {}", e.desc()),
+            e => format!("cannot read: {}", strerror(e)),
         })?;
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -256,7 +298,16 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "watchdog-device",
-        &["wdt_path", "wdt_kill_delay", "wdt_timeout"],
+        &[
+            "wdt_path",
+            "wdt_kill_delay",
+            "wdt_timeout",
+            "wdt_mode",
+            "keepalive_timeout",
+            "keepalive_interval",
+            "disarm_on_exit",
+            "stall_timeout",
+        ],
     ),
     (
         "rtc-device",
@@ -296,7 +347,7 @@ fn scan<'a>(text: &'a str, errors: &mut Vec<Diag>, warnings: &mut Vec<Diag>) -> 
     let mut entries: Vec<Entry<'a>> = Vec::new();
     // The current section: known (Some(name)), unknown (None), or none yet.
     let mut section: Option<Option<&'static str>> = None;
-    let mut seen_sections: Vec<(&str, u32)> = Vec::new();
+    let mut seen_sections: Vec<(&'static str, u32)> = Vec::new();
     let mut parser = ini_core::Parser::new(text).comment_char(b'#');
     loop {
         let line = parser.line() + 1;
@@ -409,23 +460,27 @@ fn scan<'a>(text: &'a str, errors: &mut Vec<Diag>, warnings: &mut Vec<Diag>) -> 
     entries
 }
 
-fn open_section<'a>(
-    name: &'a str,
+/// Opens a section; a known one may appear once. Only known sections are
+/// remembered (three at most), so a file of thousands of distinct unknown
+/// sections still parses in linear time (found by the config fuzzer).
+fn open_section(
+    name: &str,
     line: u32,
-    seen: &mut Vec<(&'a str, u32)>,
+    seen: &mut Vec<(&'static str, u32)>,
     errors: &mut Vec<Diag>,
     warnings: &mut Vec<Diag>,
 ) -> Option<&'static str> {
     let name = name.trim();
     let known = SECTIONS.iter().map(|(s, _)| *s).find(|s| *s == name);
-    match seen.iter().find(|(s, _)| *s == name) {
-        Some((_, first)) => errors.push(Diag::new(
-            line,
-            format!("section [{name}] appears twice (first on line {first}); merge them"),
-        )),
-        None => seen.push((name, line)),
-    }
-    if known.is_none() {
+    if let Some(known) = known {
+        match seen.iter().find(|(s, _)| *s == known) {
+            Some((_, first)) => errors.push(Diag::new(
+                line,
+                format!("section [{name}] appears twice (first on line {first}); merge them"),
+            )),
+            None => seen.push((known, line)),
+        }
+    } else {
         warnings.push(Diag::new(
             line,
             format!(
@@ -502,7 +557,30 @@ fn build(
                 parse_int(s, 1, 65_535)
             })
             .unwrap_or(1),
+        mode: v
+            .get("watchdog-device", "wdt_mode", |s| {
+                parse_word(s, &WdtMode::ALL)
+            })
+            .unwrap_or(WdtMode::OnFault),
+        keepalive_timeout_s: v
+            .get("watchdog-device", "keepalive_timeout", |s| {
+                parse_seconds(s, 1, 65_535)
+            })
+            .unwrap_or(30),
+        keepalive_interval_ms: 0, // from keepalive_timeout unless set, below
+        disarm_on_exit: v
+            .get("watchdog-device", "disarm_on_exit", parse_bool)
+            .unwrap_or(true),
+        stall_timeout_ms: v
+            .get("watchdog-device", "stall_timeout", parse_duration_ms)
+            .unwrap_or(0),
     };
+    let mut watchdog = watchdog;
+    watchdog.keepalive_interval_ms = v
+        .get("watchdog-device", "keepalive_interval", |s| {
+            positive(parse_duration_ms(s)?)
+        })
+        .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
     let rtc = RtcConfig {
         path: v
             .get("rtc-device", "rtc_path", parse_path)
@@ -576,6 +654,7 @@ fn build(
             "is shorter than wdt_timeout + 2 s: the watchdog may not get the time to reset the board",
         );
     }
+    check_keepalive(&mut v, warnings, &watchdog, single_run);
     if chain.contains(&Device::Rtc) && rtc.mode == RtcMode::Off && rtc.wake_delay_s < 10 {
         v.warn(
             warnings,
@@ -600,14 +679,63 @@ fn build(
     })
 }
 
+/// The keepalive keys' cross-checks.
+fn check_keepalive(
+    v: &mut Values,
+    warnings: &mut Vec<Diag>,
+    wd: &WatchdogConfig,
+    single_run: bool,
+) {
+    const KEYS: [&str; 4] = [
+        "keepalive_timeout",
+        "keepalive_interval",
+        "disarm_on_exit",
+        "stall_timeout",
+    ];
+    if wd.mode == WdtMode::OnFault {
+        for key in KEYS {
+            if v.has("watchdog-device", key) {
+                v.warn(
+                    warnings,
+                    "watchdog-device",
+                    key,
+                    "is only used with wdt_mode = keepalive",
+                );
+            }
+        }
+        return;
+    }
+    if single_run {
+        v.fail(
+            "watchdog-device",
+            "wdt_mode",
+            "= keepalive needs the daemon to keep running: not with single_run or checking_interval = 0",
+        );
+    }
+    // A ping may come up to one period late; half the timeout leaves room for it.
+    if wd.keepalive_interval_ms * 2 > u64::from(wd.keepalive_timeout_s) * 1000 {
+        let line = v
+            .entry("watchdog-device", "keepalive_interval")
+            .map_or(0, |e| e.line);
+        v.errors.push(Diag::new(
+            line,
+            format!(
+                "[watchdog-device] keepalive_interval must be at most half of keepalive_timeout ({} s), \
+                 so that one late ping cannot let the watchdog reset the board",
+                wd.keepalive_timeout_s
+            ),
+        ));
+    }
+}
+
 /// Looks keys up and turns bad values into diagnostics.
 struct Values<'e, 'a> {
     entries: &'e [Entry<'a>],
     errors: &'e mut Vec<Diag>,
 }
 
-impl Values<'_, '_> {
-    fn entry(&self, section: &str, key: &str) -> Option<&Entry<'_>> {
+impl<'e, 'a> Values<'e, 'a> {
+    fn entry(&self, section: &str, key: &str) -> Option<&'e Entry<'a>> {
         self.entries
             .iter()
             .find(|e| e.section == section && e.key == key)
@@ -621,20 +749,27 @@ impl Values<'_, '_> {
         &mut self,
         section: &str,
         key: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         let entry = self.entry(section, key)?;
         let (line, value) = (entry.line, entry.value);
         match parse(value) {
             Ok(v) => Some(v),
             Err(why) => {
-                self.errors.push(Diag::new(
-                    line,
-                    format!("[{section}] {key} = {value:?}: {why}"),
-                ));
+                self.reject(line, section, key, value, &why);
                 None
             }
         }
+    }
+
+    /// The error for a bad value; kept out of line, so that each `get`
+    /// (one per value type and parser) does not carry its own copy.
+    #[inline(never)]
+    fn reject(&mut self, line: u32, section: &str, key: &str, value: &str, why: &str) {
+        self.errors.push(Diag::new(
+            line,
+            format!("[{section}] {key} = {}: {why}", Quoted(value)),
+        ));
     }
 
     fn fail(&mut self, section: &str, key: &str, why: &str) {
@@ -649,6 +784,40 @@ impl Values<'_, '_> {
     }
 }
 
+/// A value in double quotes, escaped as `{:?}` escapes a str: quotes,
+/// backslashes, control characters, and the invisible spaces and format
+/// characters of Latin-1 and General Punctuation and the BOM (what a pasted
+/// value may hide). `{:?}` would need Unicode tables for the rest; other
+/// characters it escapes (unassigned, private use, combining marks) are shown
+/// as they are.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\t' => f.write_str("\\t")?,
+                '\r' => f.write_str("\\r")?,
+                '\n' => f.write_str("\\n")?,
+                '\0' => f.write_str("\\0")?,
+                c if c.is_control()
+                    || matches!(
+                        u32::from(c),
+                        0xa0 | 0xad | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x206f | 0xfeff
+                    ) =>
+                {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 fn c_path(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
@@ -656,11 +825,6 @@ fn c_path(s: &str) -> CString {
 /// Shows a C-string path for messages.
 pub fn show(path: &CStr) -> std::path::Display<'_> {
     Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
-}
-
-/// Borrows a C-string path as a `Path`.
-pub fn as_path(path: &CStr) -> &Path {
-    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()))
 }
 
 fn unquoted(s: &str) -> Result<&str, String> {
@@ -853,7 +1017,6 @@ impl Config {
     /// values: what `check-config` prints.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let chain: Vec<&str> = self.chain.iter().map(|d| d.name()).collect();
         let _ = writeln!(out, "# effective configuration read from {}", self.source);
         let _ = writeln!(
             out,
@@ -865,7 +1028,7 @@ impl Config {
             }
         );
         let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain.join(", "));
+        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
         let _ = writeln!(
             out,
             "checking_interval = {}",
@@ -898,6 +1061,29 @@ impl Config {
             fmt_duration(self.watchdog.kill_delay_ms)
         );
         let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
+        let _ = writeln!(out, "wdt_mode = {}", self.watchdog.mode.name());
+        if self.watchdog.mode == WdtMode::OnFault {
+            let _ = writeln!(
+                out,
+                "# the keepalive keys below apply with wdt_mode = keepalive only"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "keepalive_timeout = {}",
+            self.watchdog.keepalive_timeout_s
+        );
+        let _ = writeln!(
+            out,
+            "keepalive_interval = {}",
+            fmt_duration(self.watchdog.keepalive_interval_ms)
+        );
+        let _ = writeln!(out, "disarm_on_exit = {}", self.watchdog.disarm_on_exit);
+        let _ = writeln!(
+            out,
+            "stall_timeout = {}",
+            fmt_duration(self.watchdog.stall_timeout_ms)
+        );
         let _ = writeln!(out, "\n[rtc-device]");
         let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
         let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());
@@ -926,6 +1112,20 @@ mod tests {
     }
 
     const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn values_are_quoted_as_debug_quotes_them() {
+        let mut samples: Vec<String> = (0u32..0x100)
+            .chain(0x2000..0x2070)
+            .chain([0xfeff, 0x4e2d, 0x1f600])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        samples.push("/tmp/\"x\"\\y\tz".to_owned());
+        for s in samples {
+            assert_eq!(Quoted(&s).to_string(), format!("{s:?}"), "{s:?}");
+        }
+    }
 
     #[test]
     fn durations_accept_seconds_fractions_and_units() {

@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::Mode;
 use nix::NixPath;
+use std::ffi::{CStr, CString};
 use std::os::fd::OwnedFd;
 
 /// openat(AT_FDCWD, path, flags | O_CLOEXEC).
@@ -59,4 +60,17 @@ pub fn read_small<'b, P: ?Sized + NixPath>(path: &P, buf: &'b mut [u8]) -> nix::
         }
     }
     Ok(&buf[..len])
+}
+
+/// realpath(3): `path` with every symbolic link, `.` and `..` resolved;
+/// None if it cannot be resolved.
+pub fn realpath(path: &CStr) -> Option<CString> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: `path` is a C string and `buf` has the PATH_MAX bytes realpath
+    // may write, the NUL included.
+    let resolved = unsafe { libc::realpath(path.as_ptr(), buf.as_mut_ptr().cast()) };
+    if resolved.is_null() {
+        return None;
+    }
+    CStr::from_bytes_until_nul(&buf).ok().map(CStr::to_owned)
 }

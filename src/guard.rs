@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(g.fault_boot_id.as_str(), "");
         assert_eq!(g.count, Some(1));
         let g = Guard::parse("fault_boot_id=0f0e0d0c-0b0a-0908-0706-050403020100\n");
-        assert_eq!(g.fault_boot_id.as_str(), "0f0e0d0c-0b0a-0908-0706-050403020100");
+        assert_eq!(
+            g.fault_boot_id.as_str(),
+            "0f0e0d0c-0b0a-0908-0706-050403020100"
+        );
     }
 
     #[test]

@@ -24,10 +24,10 @@ use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use crate::config::show;
 use crate::fsutil;
+use crate::log::strerror;
 
 /// How many bytes of the indicator are kept as the reason.
 pub const REASON_BYTES: usize = 256;
@@ -61,12 +61,8 @@ impl Indicator {
         let cut = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
         let name = CString::new(&bytes[cut + 1..]).unwrap_or_default();
         let dir_bytes = if cut == 0 { &b"/"[..] } else { &bytes[..cut] };
-        let dir_path = std::path::Path::new(std::ffi::OsStr::from_bytes(dir_bytes));
-        let resolved = std::fs::canonicalize(dir_path).ok();
-        let dir = resolved
-            .as_deref()
-            .and_then(|p| CString::new(p.as_os_str().as_bytes()).ok())
-            .unwrap_or_else(|| CString::new(dir_bytes).unwrap_or_default());
+        let dir_bytes = CString::new(dir_bytes).unwrap_or_default();
+        let dir = fsutil::realpath(&dir_bytes).unwrap_or(dir_bytes);
         let mut path = dir.as_bytes().to_vec();
         if path.last() != Some(&b'/') {
             path.push(b'/');
@@ -120,9 +116,15 @@ impl Indicator {
                     show(&self.path)
                 ))
             }
-            Err(e) => return Err(format!("cannot remove {}: {}", show(&self.path), e.desc())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot remove {}: {}",
+                    show(&self.path),
+                    strerror(e)
+                ))
+            }
         }
-        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(&self.dir), e.desc()))
+        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(&self.dir), strerror(e)))
     }
 }
 
@@ -168,7 +170,7 @@ pub fn open_dir_nofollow(dir: &CStr) -> Result<OwnedFd, String> {
             Errno::ELOOP | Errno::ENOTDIR => {
                 "a component is a symlink or not a directory (not followed)".to_owned()
             }
-            e => e.desc().to_owned(),
+            e => strerror(e).to_string(),
         };
         format!("cannot open directory {}: {why}", show(dir))
     };
@@ -206,9 +208,9 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
     ) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Err("gone before it could be read".to_owned()),
-        Err(e) => return Err(format!("cannot open: {}", e.desc())),
+        Err(e) => return Err(format!("cannot open: {}", strerror(e))),
     };
-    let st = fstat(pathfd.as_fd()).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+    let st = fstat(pathfd.as_fd()).map_err(|e| format!("cannot stat: {}", strerror(e)))?;
     if file_type(&st) != SFlag::S_IFREG {
         return Err(format!("{}, not read", kind(st.st_mode as u32)));
     }
@@ -221,9 +223,9 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
     )
     .map_err(|e| match e {
         Errno::ENOENT => "not read: /proc is not mounted".to_owned(),
-        e => format!("cannot read: {}", e.desc()),
+        e => format!("cannot read: {}", strerror(e)),
     })?;
-    let again = fstat(fd.as_fd()).map_err(|e| format!("cannot stat: {}", e.desc()))?;
+    let again = fstat(fd.as_fd()).map_err(|e| format!("cannot stat: {}", strerror(e)))?;
     if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino) {
         return Err("changed while being read, not read".to_owned());
     }
@@ -234,7 +236,7 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
             Ok(0) => break,
             Ok(n) => len += n,
             Err(Errno::EINTR) => {}
-            Err(e) => return Err(format!("cannot read: {}", e.desc())),
+            Err(e) => return Err(format!("cannot read: {}", strerror(e))),
         }
     }
     *out = sanitize(&buf[..len]);

@@ -13,6 +13,7 @@ pub mod config;
 pub mod fsutil;
 pub mod guard;
 pub mod indicator;
+pub mod keepalive;
 pub mod monitor;
 pub mod power;
 pub mod record;

@@ -84,6 +84,34 @@ impl Write for Line {
     }
 }
 
+/// The C library's text for an errno value (strerror(3)): "No such file or
+/// directory". The one errno table in the program, shared with std.
+pub fn strerror(e: nix::errno::Errno) -> Strerror {
+    Strerror(e as libc::c_int)
+}
+
+/// See `strerror`.
+#[derive(Clone, Copy)]
+pub struct Strerror(libc::c_int);
+
+impl fmt::Display for Strerror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 128];
+        // SAFETY: strerror_r (the XSI one; the libc crate links glibc's under
+        // that name) writes at most `buf.len()` bytes, the NUL included. Its
+        // status is not needed: an unknown number gets a text too.
+        unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        let text = core::ffi::CStr::from_bytes_until_nul(&buf)
+            .ok()
+            .and_then(|t| t.to_str().ok())
+            .filter(|t| !t.is_empty());
+        match text {
+            Some(t) => f.write_str(t),
+            None => write!(f, "error {}", self.0),
+        }
+    }
+}
+
 /// Writes all of `bytes` to `fd`, retrying after EINTR and partial writes.
 pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> nix::Result<()> {
     while !bytes.is_empty() {
@@ -123,7 +151,10 @@ pub fn durable(level: Level, args: fmt::Arguments) {
     if let Err(e) = kmsg(level, args) {
         log(
             Level::Warning,
-            format_args!("cannot write to /dev/kmsg ({e}): this line will not survive a reset"),
+            format_args!(
+                "cannot write to /dev/kmsg ({}): this line will not survive a reset",
+                strerror(e)
+            ),
         );
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use stability::cli::{self, Command};
 use stability::config::{self, Loaded};
+use stability::log::strerror;
 use stability::monitor::{self, exit, RunOptions};
 use stability::record::Trigger;
 use stability::recovery::{self, Fault};
@@ -78,7 +79,7 @@ fn real_main() -> u8 {
             let signals = match stability::signals::Signals::install() {
                 Ok(s) => s,
                 Err(e) => {
-                    error!("cannot install signal handlers: {}", e.desc());
+                    error!("cannot install signal handlers: {}", strerror(e));
                     return exit::OSERR;
                 }
             };
@@ -91,8 +92,13 @@ fn real_main() -> u8 {
                 source: String::new(),
                 reason: reason.as_str().to_owned(),
             };
-            let outcome =
-                recovery::handle(&loaded.config, &fault, &signals, t.dry_run || args.dry_run);
+            let outcome = recovery::handle(
+                &loaded.config,
+                &fault,
+                &signals,
+                None,
+                t.dry_run || args.dry_run,
+            );
             monitor::exit_status(&outcome)
         }
     }

@@ -11,9 +11,11 @@ use nix::errno::Errno;
 use std::ffi::CStr;
 
 use crate::clock::{self, fmt_ms};
-use crate::config::{self, show, Config, Loaded};
+use crate::config::{self, show, Config, Loaded, WatchdogConfig, WdtMode};
 use crate::guard::Guard;
 use crate::indicator::{self, Indicator, Presence};
+use crate::keepalive::Keeper;
+use crate::log::strerror;
 use crate::record::{self, Trigger};
 use crate::recovery::{self, Fault, Outcome};
 use crate::signals::Signals;
@@ -61,7 +63,7 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(cfg: &Config, boot_id: heapless::String<36>, guard: Option<Guard>) -> Watch {
+    fn new(cfg: &Config, boot_id: heapless::String<36>) -> Watch {
         Watch {
             indicator: cfg.indicator.as_deref().map(Indicator::new),
             heartbeat: cfg.heartbeat.as_ref().map(|_| Heartbeat {
@@ -72,9 +74,14 @@ impl Watch {
             heartbeat_standing: false,
             indicator_error: None,
             heartbeat_error: None,
-            guard: guard.filter(|g| g.count != Some(0)),
+            guard: None,
             boot_id,
         }
+    }
+
+    /// Remembers the guard while its count is not zero (it may clear).
+    fn keep_guard(&mut self, guard: Option<Guard>) {
+        self.guard = guard.filter(|g| g.count != Some(0));
     }
 
     /// One poll: the fault found, if any. Allocates nothing unless something
@@ -110,7 +117,7 @@ impl Watch {
                         error!(
                             "cannot check {}: {} (not a fault; logged once until it changes)",
                             show(&indicator.path),
-                            e.desc()
+                            strerror(e)
                         );
                     }
                 }
@@ -142,7 +149,7 @@ impl Watch {
                         error!(
                             "cannot check heartbeat {}: {} (logged once until it changes)",
                             show(&hb_cfg.path),
-                            e.desc()
+                            strerror(e)
                         );
                     }
                 }
@@ -244,7 +251,7 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
     let signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => {
-            error!("cannot install signal handlers: {}", e.desc());
+            error!("cannot install signal handlers: {}", strerror(e));
             return exit::OSERR;
         }
     };
@@ -259,29 +266,50 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         cfg.single_run = false; // interval 0: back-to-back polls
     }
     let boot_id = clock::boot_id();
-    let guard = start_up(&cfg, opts.dry_run, &boot_id);
-    let mut watch = Watch::new(&cfg, boot_id.clone(), guard);
+    // The indicator's directory is resolved before "watching" is announced.
+    let mut watch = Watch::new(&cfg, boot_id.clone());
+    watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
+    let keeper = match start_keepalive(&cfg, opts.dry_run) {
+        Ok(keeper) => keeper,
+        Err(status) => return status,
+    };
     loop {
         let requests = signals.take();
         if requests.stop {
             info!("stopping on request");
+            if let Some(keeper) = keeper {
+                keeper.finish(cfg.watchdog.disarm_on_exit);
+            }
             return exit::OK;
         }
         if requests.reload {
             if let Some(new) = reload(opts.config_path) {
+                if keeper.is_some() && keepalive_changed(&cfg.watchdog, &new.watchdog) {
+                    warning!("wdt_mode, wdt_path and the keepalive keys take effect when stability restarts; the watchdog stays as it is");
+                }
                 cfg = new;
-                let guard = start_up(&cfg, opts.dry_run, &boot_id);
-                watch = Watch::new(&cfg, boot_id.clone(), guard);
+                watch = Watch::new(&cfg, boot_id.clone());
+                watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
             }
         }
         watch.tend_guard(&cfg);
+        if let Some(keeper) = &keeper {
+            keeper.poll_begins();
+        }
         let polled = watch.poll(&cfg);
+        if let Some(keeper) = &keeper {
+            keeper.poll_done();
+        }
         let io_error = polled.is_err();
         if let Ok(Some(fault)) = polled {
             let trigger = fault.trigger;
-            let outcome = recovery::handle(&cfg, &fault, &signals, opts.dry_run);
+            let outcome = recovery::handle(&cfg, &fault, &signals, keeper.as_ref(), opts.dry_run);
             if let Outcome::Failed(_) = outcome {
+                // In keepalive mode the watchdog stays armed (Keeper::drop).
                 return exit::UNAVAILABLE;
+            }
+            if let (Outcome::Continue, Some(keeper)) = (&outcome, &keeper) {
+                keeper.resume();
             }
             if cfg.single_run {
                 return exit_status(&outcome);
@@ -296,6 +324,41 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         }
         signals.sleep(cfg.interval_ms);
     }
+}
+
+/// Keepalive mode: opens and arms the watchdog now. A watchdog that cannot
+/// be owned (busy, missing, not a watchdog) stops the daemon with status 69
+/// before anything is armed.
+fn start_keepalive(cfg: &Config, dry_run: bool) -> Result<Option<Keeper>, u8> {
+    if cfg.watchdog.mode != WdtMode::Keepalive {
+        return Ok(None);
+    }
+    if dry_run {
+        info!(
+            "keepalive mode: {} is not opened in a dry run",
+            show(&cfg.watchdog.path)
+        );
+        return Ok(None);
+    }
+    match Keeper::start(&cfg.watchdog) {
+        Ok(keeper) => Ok(Some(keeper)),
+        Err(e) => {
+            durable!(
+                crate::log::Level::Critical,
+                "keepalive mode cannot start: {e}; nothing is armed, exiting with status 69"
+            );
+            Err(exit::UNAVAILABLE)
+        }
+    }
+}
+
+/// Whether a reload asks for another watchdog set-up than the running one.
+fn keepalive_changed(old: &WatchdogConfig, new: &WatchdogConfig) -> bool {
+    old.mode != new.mode
+        || old.path != new.path
+        || old.keepalive_timeout_s != new.keepalive_timeout_s
+        || old.keepalive_interval_ms != new.keepalive_interval_ms
+        || old.stall_timeout_ms != new.stall_timeout_ms
 }
 
 /// Re-reads the config for SIGHUP; None keeps the old one.
@@ -335,7 +398,6 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
             clock::secs(hb.timeout_ms)
         ));
     }
-    let chain: Vec<&str> = cfg.chain.iter().map(|d| d.name()).collect();
     info!(
         "stability {}{}: watching {watching} {}; recovery: {}; at most {} resets per {} s window",
         env!("CARGO_PKG_VERSION"),
@@ -349,7 +411,7 @@ fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
         } else {
             format!("every {} s", clock::secs(cfg.interval_ms))
         },
-        chain.join(" -> "),
+        config::chain_names(&cfg.chain, " -> "),
         cfg.max_resets,
         clock::secs(cfg.reset_window_ms)
     );

@@ -2,6 +2,7 @@
 //! or RB_POWER_OFF (immediate, no init involved, after sync(2)), and sleep
 //! states written to /sys/power/state (the write returns after the resume).
 
+use crate::log::strerror;
 use nix::errno::Errno;
 use nix::sys::reboot::{reboot, RebootMode};
 
@@ -21,7 +22,7 @@ pub fn restart(mode: RebootMode) -> String {
         Errno::EPERM => format!(
             "reboot(2) {what} refused (EPERM): stability needs CAP_SYS_BOOT; run it as root"
         ),
-        e => format!("reboot(2) {what} failed: {}", e.desc()),
+        e => format!("reboot(2) {what} failed: {}", strerror(e)),
     }
 }
 
@@ -44,13 +45,13 @@ pub fn suspend(state: &str) -> Result<(), String> {
     check_sleep_state(state)?;
     nix::unistd::sync();
     let fd = crate::fsutil::open("/sys/power/state", nix::fcntl::OFlag::O_WRONLY)
-        .map_err(|e| format!("cannot open /sys/power/state: {}", e.desc()))?;
+        .map_err(|e| format!("cannot open /sys/power/state: {}", strerror(e)))?;
     // One write: the kernel reads the state word from a single write.
     match nix::unistd::write(&fd, state.as_bytes()) {
         Ok(_) => Ok(()),
         Err(e) => Err(format!(
             "writing `{state}` to /sys/power/state failed: {}{}",
-            e.desc(),
+            strerror(e),
             match e {
                 Errno::EBUSY =>
                     " (another suspend is under way, or a device refused to suspend: see dmesg)",

@@ -13,12 +13,12 @@
 
 use nix::sys::reboot::RebootMode;
 use std::ffi::CStr;
-use std::fmt::Write as _;
 
 use crate::clock;
 use crate::config::{show, Config, Device};
 use crate::guard::Guard;
 use crate::indicator::Indicator;
+use crate::keepalive::Keeper;
 use crate::log::Level::{Critical, Error};
 use crate::record::{self, Record, Trigger};
 use crate::signals::Signals;
@@ -48,14 +48,6 @@ pub enum Outcome {
     Planned,
 }
 
-fn chain_names(cfg: &Config) -> String {
-    let mut out = String::new();
-    for (i, d) in cfg.chain.iter().enumerate() {
-        let _ = write!(out, "{}{}", if i == 0 { "" } else { "," }, d.name());
-    }
-    out
-}
-
 fn reason_or_none(reason: &str) -> &str {
     if reason.is_empty() {
         "(no reason given)"
@@ -65,7 +57,13 @@ fn reason_or_none(reason: &str) -> &str {
 }
 
 /// Acts on `fault` as the module comment describes.
-pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> Outcome {
+pub fn handle(
+    cfg: &Config,
+    fault: &Fault,
+    signals: &Signals,
+    keeper: Option<&Keeper>,
+    dry_run: bool,
+) -> Outcome {
     if dry_run {
         plan(cfg, fault);
         return Outcome::Planned;
@@ -136,7 +134,7 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
         trigger: fault.trigger,
         source: fault.source.clone(),
         reason: fault.reason.clone(),
-        chain: chain_names(cfg),
+        chain: crate::config::chain_names(&cfg.chain, ","),
         method: cfg.chain.first().map_or("none", |d| d.name()),
         failed: String::new(),
         guard: guard_text,
@@ -166,26 +164,27 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
     nix::unistd::sync();
 
     // 4: the chain.
-    let mut failures: Vec<String> = Vec::new();
     for (i, device) in cfg.chain.iter().enumerate() {
         if i > 0 {
             rec.method = device.name();
-            rec.failed = failures.join("; ");
             if let Err(e) = rec.save(dir) {
                 crate::error!("cannot update the reset record: {e}");
             }
             nix::unistd::sync();
         }
-        let failure = match try_device(cfg, *device, signals) {
+        let failure = match try_device(cfg, *device, signals, keeper) {
             Ok(outcome) => return outcome,
             Err(why) => format!("{}: {why}", device.name()),
         };
         durable!(Error, "{failure}");
-        failures.push(failure);
+        // What failed so far, "device: why; ...", for the record and the summary.
+        if !rec.failed.is_empty() {
+            rec.failed.push_str("; ");
+        }
+        rec.failed.push_str(&failure);
     }
-    let summary = failures.join("; ");
     rec.method = "none";
-    rec.failed = summary.clone();
+    let summary = rec.failed.clone();
     if let Err(e) = rec.save(dir) {
         crate::error!("cannot update the reset record: {e}");
     }
@@ -198,18 +197,33 @@ pub fn handle(cfg: &Config, fault: &Fault, signals: &Signals, dry_run: bool) -> 
 
 /// One device of the chain: Ok when monitoring should go on (RTC sleep and
 /// resume, or alarm only); Err with the reason it did not reset the board.
-fn try_device(cfg: &Config, device: Device, signals: &Signals) -> Result<Outcome, String> {
+fn try_device(
+    cfg: &Config,
+    device: Device,
+    signals: &Signals,
+    keeper: Option<&Keeper>,
+) -> Result<Outcome, String> {
     match device {
         Device::Watchdog => {
-            let armed = watchdog::arm(&cfg.watchdog)?;
+            // In keepalive mode the daemon already holds the watchdog: stop
+            // the pings and shorten its timeout. Otherwise open and arm it
+            // now; `armed` keeps it open through the wait.
+            let armed;
+            let (timeout_s, options) = match keeper {
+                Some(keeper) => keeper.take_for_reset(cfg.watchdog.timeout_s)?,
+                None => {
+                    armed = watchdog::arm(&cfg.watchdog)?;
+                    (armed.timeout_s, armed.options)
+                }
+            };
             let wait = cfg.watchdog.kill_delay_ms;
             durable!(
                 Critical,
                 "watchdog {} armed with a {} s timeout and no ping; waiting up to {} s for the reset{}",
                 show(&cfg.watchdog.path),
-                armed.timeout_s,
+                timeout_s,
                 clock::fmt_ms(wait),
-                if armed.options & crate::uapi::WDIOF_MAGICCLOSE == 0 {
+                if options & crate::uapi::WDIOF_MAGICCLOSE == 0 {
                     " (this driver stops the timer if stability dies first)"
                 } else {
                     ""
@@ -219,7 +233,7 @@ fn try_device(cfg: &Config, device: Device, signals: &Signals) -> Result<Outcome
             Err(format!(
                 "the board is still up {} s after arming a {} s timeout: the watchdog did not reset it",
                 clock::fmt_ms(wait),
-                armed.timeout_s
+                timeout_s
             ))
         }
         Device::Rtc => match rtc::recover(&cfg.rtc, signals)? {
@@ -296,6 +310,12 @@ fn plan(cfg: &Config, fault: &Fault) {
     for (i, device) in cfg.chain.iter().enumerate() {
         let n = i + 1;
         match device {
+            Device::Watchdog if cfg.watchdog.mode == crate::config::WdtMode::Keepalive => say(format_args!(
+                "{n}. watchdog: would stop pinging {} (held since start-up, keepalive mode), set a {} s timeout, and wait up to {} s",
+                show(&cfg.watchdog.path),
+                cfg.watchdog.timeout_s,
+                clock::fmt_ms(cfg.watchdog.kill_delay_ms)
+            )),
             Device::Watchdog => match watchdog::plan(&cfg.watchdog) {
                 Ok(found) => say(format_args!(
                     "{n}. watchdog: would arm {found} with a {} s timeout, never ping it, and wait up to {} s",

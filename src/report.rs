@@ -6,11 +6,11 @@
 
 use std::ffi::CStr;
 use std::io::Write;
-use std::path::Path;
 
 use crate::clock::{self, fmt_ms};
 use crate::config::{show, Config};
 use crate::guard::Guard;
+use crate::log::strerror;
 use crate::record;
 use crate::sysfs::{self, DevNum};
 use crate::{rtc, statefile, watchdog};
@@ -43,9 +43,7 @@ impl Report {
 }
 
 fn flags_value(text: &str) -> Option<String> {
-    let bits = text
-        .strip_prefix("0x")
-        .map_or_else(|| text.parse().ok(), |h| u32::from_str_radix(h, 16).ok())?;
+    let bits = watchdog::parse_flags(text)?;
     Some(format!("0x{bits:x} ({})", watchdog::flag_names(bits)))
 }
 
@@ -75,7 +73,7 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
     match watchdog::sysfs_dir(path, num) {
         Err(e) => return r.put("watchdog.error", e),
         Ok(Some(dir)) => {
-            r.put("watchdog.sysfs", dir.display());
+            r.put("watchdog.sysfs", show(&dir));
             for attr in [
                 "identity",
                 "state",
@@ -87,19 +85,23 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
                 "nowayout",
                 "fw_version",
             ] {
-                if let Some(v) = sysfs::attr(&dir, attr) {
+                if let Some(v) = sysfs::attr(dir.as_bytes(), attr) {
                     r.put(&format!("watchdog.{attr}"), v);
                 }
             }
             for attr in ["bootstatus", "status"] {
-                if let Some(v) = sysfs::attr(&dir, attr) {
+                if let Some(v) = sysfs::attr(dir.as_bytes(), attr) {
                     r.put(&format!("watchdog.{attr}"), flags_value(&v).unwrap_or(v));
                 }
             }
-            match sysfs::attr(&dir, "options").and_then(|v| flags_value(&v)) {
+            match sysfs::attr(dir.as_bytes(), "options").and_then(|v| flags_value(&v)) {
                 Some(v) => r.put("watchdog.options", v),
                 None => r.put("watchdog.options", "unknown (sysfs has no options before Linux 6.4; opening the device to ask would start it)"),
             }
+            r.put(
+                "watchdog.keepalive",
+                watchdog::keepalive_verdict(dir.as_bytes(), cfg.watchdog.keepalive_timeout_s),
+            );
         }
         Ok(None) => r.put(
             "watchdog.sysfs",
@@ -125,14 +127,17 @@ fn probe_rtc(r: &mut Report, cfg: &Config) {
     };
     r.put("rtc.device", show(&rtc.dev));
     if let Some(dir) = &rtc.sysfs {
-        r.put("rtc.sysfs", dir.display());
-        if let Some(name) = sysfs::attr(dir, "name") {
+        r.put("rtc.sysfs", show(dir));
+        if let Some(name) = sysfs::attr(dir.as_bytes(), "name") {
             r.put("rtc.name", name);
         }
-        if let (Some(date), Some(time)) = (sysfs::attr(dir, "date"), sysfs::attr(dir, "time")) {
+        if let (Some(date), Some(time)) = (
+            sysfs::attr(dir.as_bytes(), "date"),
+            sysfs::attr(dir.as_bytes(), "time"),
+        ) {
             r.put("rtc.time", format_args!("{date} {time}"));
         }
-        if let Some(alarm) = sysfs::attr(dir, "wakealarm") {
+        if let Some(alarm) = sysfs::attr(dir.as_bytes(), "wakealarm") {
             let shown = match alarm.parse::<i64>() {
                 Ok(secs) => format!("{secs} ({}Z)", clock::Civil::from_seconds(secs)),
                 Err(_) if alarm.is_empty() => "none".to_owned(),
@@ -158,7 +163,7 @@ fn probe_power(r: &mut Report, cfg: &Config) {
         Ok(states) => r.put("power.state", states),
         Err(e) => r.put("power.state", format_args!("unknown ({e})")),
     }
-    if let Some(v) = sysfs::attr(Path::new("/sys/power"), "mem_sleep") {
+    if let Some(v) = sysfs::attr(b"/sys/power", "mem_sleep") {
         r.put("power.mem_sleep", v);
     }
     let mode = cfg.rtc.mode;
@@ -180,7 +185,7 @@ fn probe_state_dir(r: &mut Report, dir: &CStr) {
         Err(nix::errno::Errno::ENOENT) => "missing (created when the daemon starts)".to_owned(),
         Err(e) => format!(
             "NOT writable ({}): the boot-loop guard could not count",
-            e.desc()
+            strerror(e)
         ),
     };
     r.put("state_dir.status", status);
@@ -245,7 +250,7 @@ pub fn status(cfg: &Config) {
     let boot = sysfs::char_device(&cfg.watchdog.path)
         .ok()
         .and_then(|num: DevNum| sysfs::watchdog_dir(num))
-        .and_then(|d| sysfs::attr(&d, "bootstatus"));
+        .and_then(|d| sysfs::attr(d.as_bytes(), "bootstatus"));
     match boot.as_deref().and_then(|b| {
         b.strip_prefix("0x").map_or_else(
             || b.parse::<u32>().ok(),

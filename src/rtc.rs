@@ -11,13 +11,14 @@
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use crate::clock::{days_from_civil, Civil};
 use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
+use crate::log::strerror;
 use crate::signals::Signals;
 use crate::sysfs;
 use crate::uapi::{self, RtcTime, RtcWkalrm};
@@ -28,15 +29,13 @@ pub struct Resolved {
     pub dev: CString,
     pub num: sysfs::DevNum,
     /// /sys/class/rtc/rtc0, if found.
-    pub sysfs: Option<PathBuf>,
+    pub sysfs: Option<CString>,
 }
 
 pub fn resolve(path: &CStr) -> Result<Resolved, String> {
     let num = sysfs::char_device(path)
         .map_err(|e| format!("{e}: check rtc_path and that the RTC driver is loaded"))?;
-    let real = std::fs::canonicalize(crate::config::as_path(path))
-        .unwrap_or_else(|_| crate::config::as_path(path).to_owned());
-    let dev = CString::new(real.as_os_str().as_bytes()).unwrap_or_else(|_| path.to_owned());
+    let dev = crate::fsutil::realpath(path).unwrap_or_else(|| path.to_owned());
     Ok(Resolved {
         dev,
         num,
@@ -45,37 +44,38 @@ pub fn resolve(path: &CStr) -> Result<Resolved, String> {
 }
 
 impl Resolved {
-    fn wakeup_file(&self) -> Option<PathBuf> {
-        self.sysfs.as_ref().map(|d| d.join("device/power/wakeup"))
+    fn wakeup_file(&self) -> Option<CString> {
+        self.sysfs
+            .as_ref()
+            .map(|d| sysfs::join(d.as_bytes(), "device/power/wakeup"))
     }
 
     /// "enabled", "disabled", or why it is unknown.
     pub fn wakeup_state(&self) -> String {
-        match self
-            .wakeup_file()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-        {
-            Some(s) => s.trim().to_owned(),
-            None => "unknown (no device/power/wakeup in sysfs)".to_owned(),
-        }
+        self.wakeup_file()
+            .and_then(|f| sysfs::read_text(&f))
+            .unwrap_or_else(|| "unknown (no device/power/wakeup in sysfs)".to_owned())
     }
 
     /// Lets the RTC wake the system, as rtcwake requires.
     fn enable_wakeup(&self) -> Result<(), String> {
-        let Some(file) = self.wakeup_file().filter(|f| f.exists()) else {
+        let Some(file) = self
+            .wakeup_file()
+            .filter(|f| nix::sys::stat::stat(f.as_c_str()).is_ok())
+        else {
             crate::warning!(
                 "{}: no wakeup control in sysfs; the alarm may not wake the board",
                 show(&self.dev)
             );
             return Ok(());
         };
-        let state = std::fs::read_to_string(&file).unwrap_or_default();
-        if state.trim() == "enabled" {
+        if sysfs::read_text(&file).as_deref() == Some("enabled") {
             return Ok(());
         }
-        std::fs::write(&file, "enabled")
-            .map_err(|e| format!("cannot enable wakeup in {}: {e}", file.display()))?;
-        crate::info!("{}: wakeup enabled ({})", show(&self.dev), file.display());
+        crate::fsutil::open(file.as_c_str(), OFlag::O_WRONLY | OFlag::O_TRUNC)
+            .and_then(|fd| crate::log::write_all(&fd, b"enabled"))
+            .map_err(|e| format!("cannot enable wakeup in {}: {}", show(&file), strerror(e)))?;
+        crate::info!("{}: wakeup enabled ({})", show(&self.dev), show(&file));
         Ok(())
     }
 
@@ -94,7 +94,7 @@ impl Resolved {
                         }
                     )
                 }
-                e => format!("cannot open {}: {}", show(&self.dev), e.desc()),
+                e => format!("cannot open {}: {}", show(&self.dev), strerror(e)),
             }
         })
     }
@@ -137,7 +137,7 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
     let mut now = RtcTime::default();
     // SAFETY: valid descriptor; `now` is a writable struct rtc_time as the request encodes.
     unsafe { uapi::rtc_rd_time(raw, &mut now) }
-        .map_err(|e| format!("RTC_RD_TIME on {dev} failed: {}", e.desc()))?;
+        .map_err(|e| format!("RTC_RD_TIME on {dev} failed: {}", strerror(e)))?;
     let now = to_civil(&now)
         .ok_or_else(|| format!("{dev} holds an invalid time: set it (hwclock --systohc) first"))?;
     let at = Civil::from_seconds(now.to_seconds().unwrap_or(0) + i64::from(delay_s));
@@ -153,17 +153,17 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
         Err(e @ (Errno::ENOTTY | Errno::EINVAL)) if delay_s < 86_400 => {
             crate::notice!(
                 "{dev}: RTC_WKALM_SET not supported ({}); using RTC_ALM_SET + RTC_AIE_ON",
-                e.desc()
+                strerror(e)
             );
             // SAFETY: valid descriptor; `alarm.time` is a readable struct rtc_time.
             unsafe { uapi::rtc_alm_set(raw, &alarm.time) }
-                .map_err(|e| format!("RTC_ALM_SET on {dev} failed: {}", e.desc()))?;
+                .map_err(|e| format!("RTC_ALM_SET on {dev} failed: {}", strerror(e)))?;
             // SAFETY: valid descriptor; the request takes no argument.
             unsafe { uapi::rtc_aie_on(raw) }
-                .map_err(|e| format!("RTC_AIE_ON on {dev} failed: {}", e.desc()))?;
+                .map_err(|e| format!("RTC_AIE_ON on {dev} failed: {}", strerror(e)))?;
             false
         }
-        Err(e) => return Err(format!("RTC_WKALM_SET on {dev} failed: {}", e.desc())),
+        Err(e) => return Err(format!("RTC_WKALM_SET on {dev} failed: {}", strerror(e))),
     };
     let mut back = RtcWkalrm::default();
     // SAFETY: valid descriptor; `back` is a writable struct rtc_wkalrm.
@@ -192,7 +192,7 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
         }
         Err(e) => crate::warning!(
             "{dev}: cannot read the alarm back ({}); trusting the set",
-            e.desc()
+            strerror(e)
         ),
     }
     crate::info!("{dev}: RTC time {now}, wake alarm set for {at} (+{delay_s} s)");
@@ -205,7 +205,7 @@ fn disable_alarm(rtc: &Resolved) {
         // SAFETY: valid descriptor; the request takes no argument.
         unsafe { uapi::rtc_aie_off(fd.as_raw_fd()) }
             .map(drop)
-            .map_err(|e| e.desc().to_owned())
+            .map_err(|e| strerror(e).to_string())
     });
     match result {
         Ok(()) => crate::info!("{}: wake alarm disabled", show(&rtc.dev)),
@@ -260,33 +260,36 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
 
 /// Where rtcwake is: PATH first, then the sbin directories a daemon's PATH
 /// (or a missing one) may lack.
-fn find_rtcwake() -> Option<PathBuf> {
+fn find_rtcwake() -> Option<CString> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(
-            ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-                .iter()
-                .map(PathBuf::from),
-        )
-        .map(|d| d.join("rtcwake"))
-        .find(|p| p.is_file())
+    let found = path
+        .as_bytes()
+        .split(|&b| b == b':')
+        .chain([&b"/usr/sbin"[..], b"/sbin", b"/usr/bin", b"/bin"])
+        .filter_map(|dir| {
+            let mut file = dir.to_vec();
+            if !file.is_empty() && !file.ends_with(b"/") {
+                file.push(b'/');
+            }
+            file.extend_from_slice(b"rtcwake");
+            CString::new(file).ok()
+        })
+        .find(|p| {
+            nix::sys::stat::stat(p.as_c_str()).is_ok_and(|st| {
+                nix::sys::stat::SFlag::from_bits_truncate(st.st_mode)
+                    & nix::sys::stat::SFlag::S_IFMT
+                    == nix::sys::stat::SFlag::S_IFREG
+            })
+        });
+    found
 }
 
 fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Outcome, String> {
     let program = find_rtcwake().ok_or("rtcwake not found in PATH, /usr/sbin or /sbin: install util-linux or BusyBox rtcwake, or set rtc_backend = ioctl")?;
     let delay = cfg.wake_delay_s.to_string();
-    let dev = std::ffi::OsStr::from_bytes(rtc.dev.as_bytes());
-    let args = [
-        std::ffi::OsStr::new("-d"),
-        dev,
-        "-s".as_ref(),
-        delay.as_ref(),
-        "-m".as_ref(),
-        cfg.mode.name().as_ref(),
-    ];
     crate::info!(
         "running {} -d {} -s {delay} -m {}",
-        program.display(),
+        show(&program),
         show(&rtc.dev),
         cfg.mode.name()
     );
@@ -298,14 +301,22 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
     }
     let before = crate::clock::boottime_ms();
     // An argument vector, never a shell: nothing in the config is interpreted.
-    let status = std::process::Command::new(&program)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    if !status.success() {
+    let argv: Vec<CString> = ["-d", "-s", "-m"]
+        .iter()
+        .zip([
+            rtc.dev.as_bytes(),
+            delay.as_bytes(),
+            cfg.mode.name().as_bytes(),
+        ])
+        .flat_map(|(flag, value)| [flag.as_bytes(), value])
+        .filter_map(|a| CString::new(a).ok())
+        .collect();
+    let status = spawn_and_wait(&program, &argv)
+        .map_err(|e| format!("cannot run {}: {}", show(&program), strerror(e)))?;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
             "{} {}; its own message is above",
-            program.display(),
+            show(&program),
             exit_words(status)
         ));
     }
@@ -327,12 +338,77 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
     }
 }
 
-fn exit_words(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited with status {code}"),
-        (None, Some(sig)) => format!("was killed by signal {sig}"),
-        _ => "failed".to_owned(),
+/// Runs `program` with `args` (argv[0] is the program) and waits for it:
+/// posix_spawn(3), never a shell. The child inherits the standard streams
+/// and the environment, and starts as std::process::Command would start it:
+/// with an empty signal mask and the default disposition of the signals this
+/// daemon blocks, handles or ignores (SIGPIPE). Returns the wait status.
+fn spawn_and_wait(program: &CStr, args: &[CString]) -> nix::Result<libc::c_int> {
+    extern "C" {
+        static environ: *const *mut libc::c_char;
+    }
+    let mut argv: Vec<*mut libc::c_char> = Vec::with_capacity(args.len() + 2);
+    argv.push(program.as_ptr().cast_mut());
+    argv.extend(args.iter().map(|a| a.as_ptr().cast_mut()));
+    argv.push(core::ptr::null_mut());
+    let mut defaults = SigSet::empty();
+    for s in [
+        Signal::SIGPIPE,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        defaults.add(s);
+    }
+    let no_mask = SigSet::empty();
+    let mut attr = core::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+    // SAFETY: `attr` is writable storage for the attribute object it initializes.
+    Errno::result(unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) })?;
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: `attr` was initialized above and is destroyed once, here; the
+    // sets are valid sigset_t; `argv` is a null-terminated array of pointers
+    // to C strings that outlive the call, and `environ` is the process's own
+    // null-terminated environment, as execve(2) takes them.
+    let spawned = unsafe {
+        let attr = attr.as_mut_ptr();
+        libc::posix_spawnattr_setsigmask(attr, no_mask.as_ref());
+        libc::posix_spawnattr_setsigdefault(attr, defaults.as_ref());
+        libc::posix_spawnattr_setflags(
+            attr,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        );
+        let rc = libc::posix_spawn(
+            &mut pid,
+            program.as_ptr(),
+            core::ptr::null(),
+            attr,
+            argv.as_ptr(),
+            environ,
+        );
+        libc::posix_spawnattr_destroy(attr);
+        rc
+    };
+    if spawned != 0 {
+        return Err(Errno::from_raw(spawned));
+    }
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: waits for the child spawned above; `status` is a writable int.
+        match Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Ok(_) => return Ok(status),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn exit_words(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("was killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        "failed".to_owned()
     }
 }
 
@@ -347,7 +423,10 @@ pub fn plan(cfg: &RtcConfig) -> Result<String, String> {
     }
     let mut out = format!("{}", show(&rtc.dev));
     if let Some(dir) = &rtc.sysfs {
-        if let (Some(date), Some(time)) = (sysfs::attr(dir, "date"), sysfs::attr(dir, "time")) {
+        if let (Some(date), Some(time)) = (
+            sysfs::attr(dir.as_bytes(), "date"),
+            sysfs::attr(dir.as_bytes(), "time"),
+        ) {
             out.push_str(&format!(", RTC time {date} {time}"));
         }
     }

@@ -12,6 +12,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::config::show;
+use crate::log::strerror;
 
 /// The largest state file read; they are a few hundred bytes.
 const MAX_BYTES: usize = 16 * 1024;
@@ -30,13 +31,12 @@ fn dir_error(dir: &CStr, e: Errno) -> String {
         }
         _ => "",
     };
-    format!("cannot open state_dir {}: {}{fix}", show(dir), e.desc())
+    format!("cannot open state_dir {}: {}{fix}", show(dir), strerror(e))
 }
 
 /// Creates state_dir (and missing parents) if it does not exist, and checks
 /// that it is a directory stability can write to.
 pub fn ensure_dir(dir: &CStr) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
     // With a trailing slash, access(2) also fails unless it is a directory.
     let mut slashed = dir.to_bytes().to_vec();
     slashed.push(b'/');
@@ -44,14 +44,8 @@ pub fn ensure_dir(dir: &CStr) -> Result<(), String> {
     let writable = || nix::unistd::access(slashed.as_c_str(), nix::unistd::AccessFlags::W_OK);
     match writable() {
         Ok(()) => return Ok(()),
-        Err(Errno::ENOENT) => {
-            let path = crate::config::as_path(dir);
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(path)
-                .map_err(|e| format!("cannot create state_dir {}: {e}", path.display()))?;
-        }
+        Err(Errno::ENOENT) => create_dir_all(dir.to_bytes())
+            .map_err(|e| format!("cannot create state_dir {}: {}", show(dir), strerror(e)))?,
         Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => return Err(dir_error(dir, e)),
         Err(_) => {}
     }
@@ -59,9 +53,35 @@ pub fn ensure_dir(dir: &CStr) -> Result<(), String> {
         format!(
             "state_dir {} is not writable: {}; the guard counter and reset record cannot be kept",
             show(dir),
-            e.desc()
+            strerror(e)
         )
     })
+}
+
+/// mkdir -p, mode 0755: `path` and its missing parents, as
+/// std::fs::DirBuilder::recursive does it (a directory that appears meanwhile
+/// is fine).
+fn create_dir_all(path: &[u8]) -> nix::Result<()> {
+    let mode = Mode::from_bits_truncate(0o755);
+    let is_dir = || {
+        nix::sys::stat::stat(path)
+            .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+    };
+    match nix::unistd::mkdir(path, mode) {
+        Ok(()) => return Ok(()),
+        Err(Errno::ENOENT) => {}
+        Err(_) if is_dir() => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let trimmed = &path[..path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1)];
+    let parent = &trimmed[..trimmed.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+    if !parent.is_empty() {
+        create_dir_all(parent)?;
+    }
+    match nix::unistd::mkdir(path, mode) {
+        Err(_) if is_dir() => Ok(()),
+        other => other,
+    }
 }
 
 fn tmp_name(name: &str) -> heapless::String<64> {
@@ -88,7 +108,7 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
         format!(
             "cannot {what} {}/{name}: {}{hint} (the previous {name} is kept)",
             show(dir),
-            e.desc()
+            strerror(e)
         )
     };
     let fd = openat(
@@ -124,14 +144,15 @@ pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(None),
         Err(Errno::ELOOP) => return Err(format!("{} is a symlink (not followed)", show(&path))),
-        Err(e) => return Err(format!("cannot open {}: {}", show(&path), e.desc())),
+        Err(e) => return Err(format!("cannot open {}: {}", show(&path), strerror(e))),
     };
-    let st = fstat(fd.as_fd()).map_err(|e| format!("cannot stat {}: {}", show(&path), e.desc()))?;
+    let st =
+        fstat(fd.as_fd()).map_err(|e| format!("cannot stat {}: {}", show(&path), strerror(e)))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(format!("{} is not a regular file", show(&path)));
     }
     let bytes = crate::fsutil::read_to_end(&fd, st.st_size, MAX_BYTES)
-        .map_err(|e| format!("cannot read {}: {}", show(&path), e.desc()))?;
+        .map_err(|e| format!("cannot read {}: {}", show(&path), strerror(e)))?;
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 

@@ -3,10 +3,13 @@
 //! hold it open (from /proc). Opening /dev/watchdog starts the watchdog, so
 //! everything `probe` and `status` report comes from here.
 
-use std::ffi::CStr;
-use std::path::{Path, PathBuf};
+use nix::sys::stat::SFlag;
+use std::ffi::{CStr, CString};
+use std::fmt::Write as _;
 
 use crate::config::show;
+use crate::fsutil;
+use crate::log::strerror;
 
 /// A character device's numbers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -15,55 +18,114 @@ pub struct DevNum {
     pub minor: u32,
 }
 
+impl DevNum {
+    /// The numbers of a `st_rdev`.
+    // libc's dev_t differs in width between targets.
+    #[allow(clippy::useless_conversion)]
+    pub fn of(rdev: libc::dev_t) -> DevNum {
+        DevNum {
+            major: libc::major(rdev) as u32,
+            minor: libc::minor(rdev) as u32,
+        }
+    }
+}
+
 /// The legacy /dev/watchdog node (misc 10:130), an alias of watchdog0.
 pub const LEGACY_WATCHDOG: DevNum = DevNum {
     major: 10,
     minor: 130,
 };
 
+/// The class directory of watchdog0, the legacy node's alias.
+pub const WATCHDOG0: &str = "/sys/class/watchdog/watchdog0";
+
+fn is_char_device(st: &nix::sys::stat::FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+}
+
 /// stat(2) of a device path (following links: device paths are the
 /// administrator's), which must be a character device.
 pub fn char_device(path: &CStr) -> Result<DevNum, String> {
-    let st = nix::sys::stat::stat(path).map_err(|e| format!("{}: {}", show(path), e.desc()))?;
-    let kind =
-        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT;
-    if kind != nix::sys::stat::SFlag::S_IFCHR {
+    let st = nix::sys::stat::stat(path).map_err(|e| format!("{}: {}", show(path), strerror(e)))?;
+    if !is_char_device(&st) {
         return Err(format!(
             "{} is a {}, not a character device",
             show(path),
             crate::indicator::kind(st.st_mode as u32)
         ));
     }
-    let rdev = st.st_rdev as libc::dev_t;
-    Ok(DevNum {
-        major: libc::major(rdev) as u32,
-        minor: libc::minor(rdev) as u32,
-    })
+    Ok(DevNum::of(st.st_rdev as libc::dev_t))
 }
 
-/// Reads a sysfs attribute, trimmed; None if it is absent or unreadable.
-pub fn attr(dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_to_string(dir.join(name))
+/// `dir/name`; neither holds a NUL byte (names come from this crate or from
+/// readdir).
+pub fn join(dir: &[u8], name: &str) -> CString {
+    join_bytes(dir, name.as_bytes())
+}
+
+fn join_bytes(dir: &[u8], name: &[u8]) -> CString {
+    let mut path = Vec::with_capacity(dir.len() + name.len() + 2);
+    path.extend_from_slice(dir);
+    path.push(b'/');
+    path.extend_from_slice(name);
+    CString::new(path).unwrap_or_default()
+}
+
+/// Reads a small sysfs or procfs file, trimmed; None if it is absent,
+/// unreadable or not UTF-8 text.
+pub fn read_text(path: &CStr) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    let bytes = fsutil::read_small(path, &mut buf).ok()?;
+    core::str::from_utf8(bytes)
         .ok()
         .map(|s| s.trim().to_owned())
 }
 
+/// Reads a sysfs attribute, trimmed; None if it is absent or unreadable.
+pub fn attr(dir: &[u8], name: &str) -> Option<String> {
+    read_text(&join(dir, name))
+}
+
+/// Calls `found` with the name of each entry of a directory ("." and ".."
+/// left out) until it returns true; false if it never did, or the directory
+/// cannot be read. A read error ends the listing.
+fn any_entry(dir: &CStr, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    use nix::fcntl::OFlag;
+    let Ok(entries) =
+        fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY).and_then(nix::dir::Dir::from_fd)
+    else {
+        return false;
+    };
+    for entry in entries.into_iter().map_while(Result::ok) {
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." && found(name) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
-pub fn class_device(class: &str, num: DevNum) -> Option<PathBuf> {
+pub fn class_device(class: &str, num: DevNum) -> Option<CString> {
     let want = format!("{}:{}", num.major, num.minor);
-    let dir = Path::new("/sys/class").join(class);
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| attr(p, "dev").as_deref() == Some(want.as_str()))
+    let dir = join(b"/sys/class", class);
+    let mut device = None;
+    any_entry(&dir, &mut |name| {
+        let path = join_bytes(dir.as_bytes(), name);
+        let hit = attr(path.as_bytes(), "dev").as_deref() == Some(want.as_str());
+        if hit {
+            device = Some(path);
+        }
+        hit
+    });
+    device
 }
 
 /// The watchdog class device of a /dev node (the legacy node is watchdog0).
-pub fn watchdog_dir(num: DevNum) -> Option<PathBuf> {
+pub fn watchdog_dir(num: DevNum) -> Option<CString> {
     if num == LEGACY_WATCHDOG {
-        let dir = PathBuf::from("/sys/class/watchdog/watchdog0");
-        return dir.exists().then_some(dir);
+        let dir = CString::new(WATCHDOG0).unwrap_or_default();
+        return nix::sys::stat::stat(dir.as_c_str()).is_ok().then_some(dir);
     }
     class_device("watchdog", num)
 }
@@ -78,42 +140,29 @@ pub struct Holder {
 /// Processes with an open file descriptor on any of `nums`.
 pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
     let mut found = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return found;
-    };
     let me = std::process::id();
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
+    let proc = CString::new("/proc").unwrap_or_default();
+    any_entry(&proc, &mut |name| {
+        let Some(pid) = core::str::from_utf8(name)
+            .ok()
             .and_then(|s| s.parse::<u32>().ok())
+            .filter(|&pid| pid != me)
         else {
-            continue;
+            return false;
         };
-        if pid == me {
-            continue;
-        }
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        let holds = fds.flatten().any(|fd| {
-            use std::os::unix::fs::{FileTypeExt, MetadataExt};
-            std::fs::metadata(fd.path()).is_ok_and(|m| {
-                m.file_type().is_char_device() && {
-                    let rdev = m.rdev() as libc::dev_t;
-                    let num = DevNum {
-                        major: libc::major(rdev) as u32,
-                        minor: libc::minor(rdev) as u32,
-                    };
-                    nums.contains(&num)
-                }
+        let proc_dir = format!("/proc/{pid}");
+        let fd_dir = join(proc_dir.as_bytes(), "fd");
+        let holds = any_entry(&fd_dir, &mut |fd| {
+            nix::sys::stat::stat(join_bytes(fd_dir.as_bytes(), fd).as_c_str()).is_ok_and(|st| {
+                is_char_device(&st) && nums.contains(&DevNum::of(st.st_rdev as libc::dev_t))
             })
         });
         if holds {
-            let comm = attr(&entry.path(), "comm").unwrap_or_else(|| "?".to_owned());
+            let comm = attr(proc_dir.as_bytes(), "comm").unwrap_or_else(|| "?".to_owned());
             found.push(Holder { pid, comm });
         }
-    }
+        false
+    });
     found
 }
 
@@ -124,44 +173,51 @@ pub fn show_holders(holders: &[Holder]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&format!("pid {} ({})", h.pid, h.comm));
+        let _ = write!(out, "pid {} ({})", h.pid, h.comm);
     }
     out
 }
 
 /// What to do about a watchdog held by someone else, from who holds it.
 pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
-    let who = show_holders(holders);
-    let mut advice = String::new();
-    if holders
+    // A substring test without str::contains's two-way searcher.
+    let has = |comm: &str, word: &str| {
+        comm.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
+    };
+    let advice = if holders
         .iter()
-        .any(|h| h.pid == 1 && h.comm.contains("systemd"))
+        .any(|h| h.pid == 1 && has(&h.comm, "systemd"))
     {
-        advice.push_str("systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog");
-    } else if holders.iter().any(|h| h.comm.contains("watchdogd")) {
-        advice.push_str("watchdogd holds it: stop and disable watchdogd, or choose one of the two");
+        "systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog"
+    } else if holders.iter().any(|h| h.comm == "stability") {
+        "stability's own daemon holds it (wdt_mode = keepalive): another stability process cannot use it; create the indicator to have the daemon reset the board"
+    } else if holders.iter().any(|h| has(&h.comm, "watchdogd")) {
+        "watchdogd holds it: stop and disable watchdogd, or choose one of the two"
     } else if holders
         .iter()
         .any(|h| h.comm == "watchdog" || h.comm == "busybox")
     {
-        advice.push_str("a watchdog daemon (BusyBox or the classic watchdog) holds it: stop it and remove it from the init scripts");
+        "a watchdog daemon (BusyBox or the classic watchdog) holds it: stop it and remove it from the init scripts"
     } else if holders.is_empty() {
-        advice.push_str("no holder found in /proc (another PID namespace, or the kernel itself?): often systemd's RuntimeWatchdogSec, watchdogd or BusyBox watchdog");
+        "no holder found in /proc (another PID namespace, or the kernel itself?): often systemd's RuntimeWatchdogSec, watchdogd or BusyBox watchdog"
     } else {
-        advice.push_str("stop that process, or let stability use another watchdog");
-    }
-    if who.is_empty() {
-        advice
+        "stop that process, or let stability use another watchdog"
+    };
+    if holders.is_empty() {
+        advice.to_owned()
     } else {
-        format!("held by {who}; {advice}")
+        format!("held by {}; {advice}", show_holders(holders))
     }
 }
 
 /// The sleep states the kernel offers now (`/sys/power/state`).
 pub fn sleep_states() -> Result<String, String> {
-    std::fs::read_to_string("/sys/power/state")
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| format!("cannot read /sys/power/state: {e}"))
+    let mut buf = [0u8; 4096];
+    let bytes = fsutil::read_small("/sys/power/state", &mut buf)
+        .map_err(|e| format!("cannot read /sys/power/state: {}", strerror(e)))?;
+    Ok(String::from_utf8_lossy(bytes).trim().to_owned())
 }
 
 #[cfg(test)]

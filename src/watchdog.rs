@@ -1,27 +1,38 @@
-//! The hardware watchdog as a reset device.
+//! The hardware watchdog, as a reset device and (in keepalive mode) as the
+//! device stability owns and pings.
 //!
 //! Forcing a reset is: open the device (never creating it), make sure it is a
 //! character device that answers WDIOC_GETSUPPORT, enable it, set the short
 //! `wdt_timeout` and read back what the driver really took, then hold the file
 //! descriptor without ever pinging it or writing the magic 'V' that would let
 //! a close stop the timer. Each step that fails says why and what to do; the
-//! recovery chain then moves on to the next device.
+//! recovery chain then moves on to the next device. Keepalive mode opens it
+//! with the same checks (`open_checked`) and pings it from `keepalive`.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{fstat, SFlag};
+use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::config::{show, WatchdogConfig};
+use crate::log::strerror;
 use crate::sysfs::{self, DevNum};
 use crate::uapi;
 
-/// An armed watchdog: the board resets `timeout_s` after arming unless
-/// something pings it. Dropping it closes the descriptor without the magic
-/// character, which leaves a MAGICCLOSE timer running.
+/// An open watchdog that answered WDIOC_GETSUPPORT. Opening it started the
+/// timer. Dropping it closes the descriptor without the magic character,
+/// which leaves a MAGICCLOSE timer running.
+pub struct Opened {
+    fd: OwnedFd,
+    pub options: u32,
+    rdev: libc::dev_t,
+}
+
+/// A watchdog armed to reset the board `timeout_s` after arming.
 pub struct Armed {
-    _fd: OwnedFd,
+    _dog: Opened,
     pub timeout_s: u32,
     pub options: u32,
 }
@@ -56,9 +67,8 @@ pub fn flag_names(bits: u32) -> String {
 pub fn aliases(num: DevNum) -> Vec<DevNum> {
     let mut nums = vec![num];
     let other = if num == sysfs::LEGACY_WATCHDOG {
-        sysfs::attr(std::path::Path::new("/sys/class/watchdog/watchdog0"), "dev")
-            .and_then(|d| parse_devnum(&d))
-    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.ends_with("watchdog0")) {
+        sysfs::attr(sysfs::WATCHDOG0.as_bytes(), "dev").and_then(|d| parse_devnum(&d))
+    } else if sysfs::watchdog_dir(num).is_some_and(|d| d.as_bytes().ends_with(b"/watchdog0")) {
         Some(sysfs::LEGACY_WATCHDOG)
     } else {
         None
@@ -76,27 +86,40 @@ fn parse_devnum(s: &str) -> Option<DevNum> {
 }
 
 /// Why opening the watchdog failed, and what to do about it.
-fn open_error(cfg: &WatchdogConfig, e: Errno) -> String {
-    let path = show(&cfg.path);
+fn open_error(node: &CStr, e: Errno) -> String {
+    let path = show(node);
     match e {
         Errno::ENOENT => format!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
         Errno::EBUSY => {
-            let holders = sysfs::char_device(&cfg.path).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
+            let holders = sysfs::char_device(node).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
             format!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
         }
         Errno::EACCES | Errno::EPERM => format!("{path}: permission denied; stability must run as root"),
-        Errno::ENXIO | Errno::ENODEV => format!("{path}: no device behind the node ({}); is the driver loaded?", e.desc()),
-        e => format!("cannot open {path}: {}", e.desc()),
+        Errno::ENXIO | Errno::ENODEV => format!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
+        e => format!("cannot open {path}: {}", strerror(e)),
     }
 }
 
 /// Arms the watchdog for a reset, as described in the module comment.
 pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
-    let path = show(&cfg.path);
+    let dog = open_checked(&cfg.path)?;
+    let timeout_s = dog.set_timeout(&cfg.path, cfg.timeout_s, Search::Up)?;
+    let options = dog.options;
+    Ok(Armed {
+        _dog: dog,
+        timeout_s,
+        options,
+    })
+}
+
+/// Opens the watchdog with every check: no O_CREAT, a character device, a
+/// driver that answers WDIOC_GETSUPPORT; logs what it is and enables it.
+pub fn open_checked(node: &CStr) -> Result<Opened, String> {
+    let path = show(node);
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
-    let fd = crate::fsutil::open(cfg.path.as_c_str(), OFlag::O_WRONLY | OFlag::O_NOCTTY)
-        .map_err(|e| open_error(cfg, e))?;
-    let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", e.desc()))?;
+    let fd = crate::fsutil::open(node, OFlag::O_WRONLY | OFlag::O_NOCTTY)
+        .map_err(|e| open_error(node, e))?;
+    let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", strerror(e)))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
         return Err(format!(
@@ -115,9 +138,17 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     // struct watchdog_info of the size the request encodes.
     unsafe { uapi::wdioc_getsupport(raw, &mut info) }.map_err(|e| match e {
         Errno::ENOTTY | Errno::EINVAL => {
-            format!("{path} is not a watchdog: WDIOC_GETSUPPORT failed ({e})")
+            let name = if e == Errno::ENOTTY {
+                "ENOTTY"
+            } else {
+                "EINVAL"
+            };
+            format!(
+                "{path} is not a watchdog: WDIOC_GETSUPPORT failed ({name}: {})",
+                strerror(e)
+            )
         }
-        e => format!("WDIOC_GETSUPPORT on {path} failed: {}", e.desc()),
+        e => format!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
     })?;
     let identity = crate::indicator::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;
@@ -127,7 +158,7 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     crate::info!(
         "{path}: \"{identity}\", options {}, boot status {}",
         flag_names(info.options),
-        boot.map_or_else(|e| format!("unknown ({})", e.desc()), flag_names)
+        boot.map_or_else(|e| format!("unknown ({})", strerror(e)), flag_names)
     );
     if info.options & uapi::WDIOF_ALARMONLY != 0 {
         crate::warning!(
@@ -139,14 +170,13 @@ pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
     if let Err(e) = unsafe { uapi::wdioc_setoptions(raw, &enable) } {
         crate::notice!(
             "{path}: WDIOS_ENABLECARD refused ({}); opening the device started the timer already",
-            e.desc()
+            strerror(e)
         );
     }
-    let timeout_s = set_timeout(raw, cfg, info.options, st.st_rdev as libc::dev_t)?;
-    Ok(Armed {
-        _fd: fd,
-        timeout_s,
+    Ok(Opened {
+        fd,
         options: info.options,
+        rdev: st.st_rdev as libc::dev_t,
     })
 }
 
@@ -169,73 +199,163 @@ fn gettimeout(raw: libc::c_int) -> nix::Result<u32> {
     Ok(value as u32)
 }
 
-/// Sets `wdt_timeout`, or the smallest timeout the driver accepts above it,
-/// and returns the timeout the driver reports afterwards.
-fn set_timeout(
-    raw: libc::c_int,
-    cfg: &WatchdogConfig,
-    options: u32,
-    rdev: libc::dev_t,
-) -> Result<u32, String> {
-    let path = show(&cfg.path);
-    let want = cfg.timeout_s;
-    if options & uapi::WDIOF_SETTIMEOUT == 0 {
-        let now = gettimeout(raw)
-            .map_err(|e| format!("{path}: cannot change or read the timeout ({})", e.desc()))?;
-        crate::warning!(
-            "{path}: the driver cannot change its timeout; the reset comes after its own {now} s"
-        );
-        return Ok(now);
+/// Which way to look when the driver refuses a timeout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// The smallest it accepts above (forcing a reset: fast, never slower than needed).
+    Up,
+    /// The largest it accepts below (keepalive: never longer than asked).
+    Down,
+}
+
+impl Opened {
+    fn raw(&self) -> libc::c_int {
+        self.fd.as_raw_fd()
     }
-    let echoed = match settimeout(raw, want) {
-        Ok(v) => v,
-        Err(Errno::EINVAL) => {
-            let num = DevNum {
-                major: libc::major(rdev) as u32,
-                minor: libc::minor(rdev) as u32,
-            };
-            let min = sysfs::watchdog_dir(num)
-                .and_then(|d| sysfs::attr(&d, "min_timeout"))
-                .and_then(|s| s.parse::<u32>().ok())
-                .filter(|&m| m > want);
-            // Walk up from the sysfs minimum (or from the request) to the first value taken.
-            let first = min.unwrap_or(want + 1);
-            let taken = (first..=first.saturating_add(3600)).find_map(|t| settimeout(raw, t).ok());
-            match taken {
-                Some(v) => {
-                    crate::warning!("{path}: the driver refused a {want} s timeout; using {v} s, the smallest it accepts");
-                    v
-                }
-                None => {
-                    let now = gettimeout(raw).unwrap_or(0);
-                    crate::warning!("{path}: the driver refused every timeout from {want} s up; it keeps {now} s");
-                    now
+
+    /// Sets `want` seconds, or the nearest timeout the driver accepts in the
+    /// direction `search`, and returns what the driver reports afterwards.
+    pub fn set_timeout(&self, node: &CStr, want: u32, search: Search) -> Result<u32, String> {
+        let (path, raw) = (show(node), self.raw());
+        if self.options & uapi::WDIOF_SETTIMEOUT == 0 {
+            let now = gettimeout(raw).map_err(|e| {
+                format!(
+                    "{path}: cannot change or read the timeout ({})",
+                    strerror(e)
+                )
+            })?;
+            crate::warning!("{path}: the driver cannot change its timeout; it stays at {now} s");
+            return Ok(now);
+        }
+        let echoed = match settimeout(raw, want) {
+            Ok(v) => v,
+            Err(Errno::EINVAL) => {
+                // Start from the sysfs limit when it is known, then walk.
+                let dir = sysfs::watchdog_dir(DevNum::of(self.rdev));
+                let limit = |attr: &str| {
+                    dir.as_ref()
+                        .and_then(|d| sysfs::attr(d.as_bytes(), attr))
+                        .and_then(|s| s.parse::<u32>().ok())
+                };
+                let taken = match search {
+                    Search::Up => {
+                        let first = limit("min_timeout")
+                            .filter(|&m| m > want)
+                            .unwrap_or(want + 1);
+                        (first..=first.saturating_add(3600)).find_map(|t| settimeout(raw, t).ok())
+                    }
+                    Search::Down => {
+                        let first = limit("max_timeout")
+                            .filter(|&m| m > 0 && m < want)
+                            .unwrap_or(want - 1);
+                        (1..=first).rev().find_map(|t| settimeout(raw, t).ok())
+                    }
+                };
+                let nearest = if search == Search::Up {
+                    "smallest"
+                } else {
+                    "largest"
+                };
+                match taken {
+                    Some(v) => {
+                        crate::warning!("{path}: the driver refused a {want} s timeout; using {v} s, the {nearest} it accepts");
+                        v
+                    }
+                    None => {
+                        let now = gettimeout(raw).unwrap_or(0);
+                        crate::warning!("{path}: the driver refused a {want} s timeout and every other tried; it keeps {now} s");
+                        now
+                    }
                 }
             }
+            Err(e) => {
+                return Err(format!(
+                    "{path}: WDIOC_SETTIMEOUT({want}) failed: {}",
+                    strerror(e)
+                ))
+            }
+        };
+        // Some drivers echo the request and keep their own value: ask again.
+        match gettimeout(raw) {
+            Ok(v) if v != echoed => {
+                crate::warning!(
+                    "{path}: the driver echoed {echoed} s but reports {v} s: trusting {v} s"
+                );
+                Ok(v)
+            }
+            Ok(v) => Ok(v),
+            Err(_) => Ok(echoed),
         }
-        Err(e) => {
-            return Err(format!(
-                "{path}: WDIOC_SETTIMEOUT({want}) failed: {}",
-                e.desc()
-            ))
+    }
+
+    /// One ping: WDIOC_KEEPALIVE, or a write of one byte (never 'V') if the
+    /// driver lacks KEEPALIVEPING (a write always pings).
+    pub fn ping(&self) -> nix::Result<()> {
+        if self.options & uapi::WDIOF_KEEPALIVEPING != 0 {
+            let mut dummy: libc::c_int = 0;
+            // SAFETY: valid descriptor; `dummy` is a writable int as the request encodes.
+            unsafe { uapi::wdioc_keepalive(self.raw(), &mut dummy) }.map(drop)
+        } else {
+            nix::unistd::write(&self.fd, b"\0").map(drop)
         }
+    }
+
+    /// Writes the magic 'V' and closes: the timer stops, unless the driver
+    /// was loaded with nowayout.
+    pub fn magic_close(self) -> nix::Result<()> {
+        nix::unistd::write(&self.fd, b"V")?;
+        nix::unistd::close(self.fd)
+    }
+}
+
+/// Whether the watchdog behind `node` has nowayout set (sysfs), if known.
+pub fn nowayout(node: &CStr) -> Option<bool> {
+    let dir = sysfs::watchdog_dir(sysfs::char_device(node).ok()?)?;
+    sysfs::attr(dir.as_bytes(), "nowayout").map(|v| v == "1")
+}
+
+/// Whether keepalive mode would work on this watchdog, from sysfs only (for
+/// `probe`): options (Linux >= 6.4), nowayout and the timeout range.
+pub fn keepalive_verdict(dir: &[u8], keepalive_timeout_s: u32) -> String {
+    let Some(options) = sysfs::attr(dir, "options").and_then(|v| parse_flags(&v)) else {
+        return "unknown (sysfs shows the options from Linux 6.4 on; opening the device would start it)".to_owned();
     };
-    // Some drivers echo the request and keep their own value: ask again.
-    match gettimeout(raw) {
-        Ok(v) if v != echoed => {
-            crate::warning!(
-                "{path}: the driver echoed {echoed} s but reports {v} s: trusting {v} s"
+    if options & uapi::WDIOF_MAGICCLOSE == 0 {
+        return "not usable: no magic close, so the daemon's death would stop the watchdog"
+            .to_owned();
+    }
+    let mut notes = String::new();
+    if options & uapi::WDIOF_SETTIMEOUT == 0 {
+        notes.push_str("; its timeout cannot be set");
+    }
+    if let Some(max) = sysfs::attr(dir, "max_timeout").and_then(|v| v.parse::<u32>().ok()) {
+        if max > 0 && max < keepalive_timeout_s {
+            let _ = write!(
+                notes,
+                "; keepalive_timeout would be cut to max_timeout {max} s"
             );
-            Ok(v)
         }
-        Ok(v) => Ok(v),
-        Err(_) => Ok(echoed),
+    }
+    if options & uapi::WDIOF_KEEPALIVEPING == 0 {
+        notes.push_str("; pinged by writes (no KEEPALIVEPING)");
+    }
+    if sysfs::attr(dir, "nowayout").as_deref() == Some("1") {
+        notes.push_str("; nowayout: stopping stability will reset the board");
+    }
+    format!("usable{notes}")
+}
+
+/// `0x8180` or `384` as bits.
+pub fn parse_flags(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
     }
 }
 
 /// The class device of a watchdog node, or why the node is not a watchdog.
 /// The legacy node (10:130) of an old driver may have no class device.
-pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::path::PathBuf>, String> {
+pub fn sysfs_dir(path: &std::ffi::CStr, num: DevNum) -> Result<Option<std::ffi::CString>, String> {
     match sysfs::watchdog_dir(num) {
         Some(dir) => Ok(Some(dir)),
         None if num == sysfs::LEGACY_WATCHDOG => Ok(None),
@@ -259,7 +379,7 @@ pub fn plan(cfg: &WatchdogConfig) -> Result<String, String> {
             ("min_timeout", "min "),
             ("max_timeout", "max "),
         ] {
-            if let Some(v) = sysfs::attr(&dir, attr) {
+            if let Some(v) = sysfs::attr(dir.as_bytes(), attr) {
                 let _ = write!(out, ", {label}{v}");
             }
         }

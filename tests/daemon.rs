@@ -205,6 +205,7 @@ fn a_persisting_stat_error_is_logged_once_not_per_poll() {
             "[general]\nindicator_file_path = $D/loop/fault\nstate_dir = $D/state\nchecking_interval = 20ms\n{SAFE_DEVICES}"
         ));
         let mut d = Daemon::start(stability().args(["--config", &path]));
+        assert!(d.wait_for_log("watching indicator", T), "{}", d.stderr());
         std::thread::sleep(Duration::from_millis(600));
         d.signal(libc::SIGTERM);
         assert_eq!(d.wait(T).and_then(|s| s.code()), Some(0));
@@ -220,6 +221,7 @@ fn a_persisting_stat_error_is_logged_once_not_per_poll() {
         std::fs::set_permissions(sb.path("locked"), std::fs::Permissions::from_mode(0o000))
             .unwrap();
         let mut d = Daemon::start(stability().args(["--config", &path]));
+        assert!(d.wait_for_log("watching indicator", T), "{}", d.stderr());
         std::thread::sleep(Duration::from_millis(600));
         d.signal(libc::SIGTERM);
         let _ = d.wait(T);
