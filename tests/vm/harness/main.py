@@ -2,7 +2,7 @@
 
 NAME is a scenario (file name in tests/vm/scenarios without .py); GROUP is
 `smoke` (harness mechanics, busybox only), `daemon` (the daemon's scenarios),
-or `all` (the default). Prints one line per scenario and a closing
+`keepalive` (the daemon's keepalive mode, issue 8), or `all` (the default). Prints one line per scenario and a closing
 "N passed, N failed" line; exits 1 if any failed.
 """
 import argparse
@@ -89,7 +89,7 @@ def main():
     for w in wanted:
         if w == "all":
             selected += [n for n, sc in scenarios.items() if sc.group != "measure"]
-        elif w in ("smoke", "daemon", "measure"):
+        elif w in ("smoke", "daemon", "keepalive", "measure"):
             selected += [n for n, sc in scenarios.items() if sc.group == w]
         elif w in scenarios:
             selected.append(w)

@@ -48,7 +48,7 @@ class Scenario:
     module_args: dict = dataclasses.field(default_factory=dict)
     timeout: float = 60.0           # hard limit for the whole run
     trace: tuple = ("pci_cfg_write",)
-    group: str = "daemon"           # smoke | daemon | measure (measure: only when named)
+    group: str = "daemon"           # smoke | daemon | keepalive | measure (measure: only when named)
     host_programs: tuple = ()       # host (x86_64) programs copied in with their shared libraries
     doc: str = ""
 
@@ -120,6 +120,35 @@ class Run:
             else:
                 out[-1].append(e)
         return [c[0] for c in out]
+
+    def esb_writes(self):
+        """Host-traced writes to the i6300esb's memory BAR: [(t, offset, value)].
+
+        Needs the trace point memory_region_ops_write in the scenario's `trace`.
+        The unlock sequence (0x80, 0x86 to the reload register) is left out.
+        Offsets: 0x00/0x04 timer 1/2 preload (the Linux driver writes
+        timeout << 9 to both), 0x0c reload register (bit 8: reload = a ping).
+        Read it once QEMU has ended: the trace log is written as QEMU goes."""
+        import re
+        rx = re.compile(r"addr 0x([0-9a-f]+) value 0x([0-9a-f]+)")
+        out = []
+        for t, text in self.vm.trace_lines(r"^memory_region_ops_write .*name 'i6300esb'"):
+            m = rx.search(text)
+            if not m:
+                continue
+            off, val = int(m.group(1), 16) & 0xf, int(m.group(2), 16)
+            if off == 0xc and val in (0x80, 0x86):
+                continue
+            out.append((t, off, val))
+        return out
+
+    def watchdog_pings(self):
+        """Host times of the i6300esb's reloads (every ping, and the one at each start)."""
+        return [t for t, off, v in self.esb_writes() if off == 0xc and v & 0x100]
+
+    def watchdog_timeouts(self):
+        """[(t, seconds)]: the timeouts the guest's driver programmed (timer 1 preload / 512)."""
+        return [(t, v / 512) for t, off, v in self.esb_writes() if off == 0x0]
 
     def watchdog_enables(self):
         """Host-traced writes of the i6300esb lock register (0x68): (t, value)."""
