@@ -16,7 +16,7 @@
 //! deliberate stop (SIGTERM) writes the magic 'V' when `disarm_on_exit` is
 //! set; any other end of the process leaves the watchdog armed.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::ffi::CString;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -28,14 +28,18 @@ use crate::uapi;
 use crate::watchdog::{self, Opened, Search};
 
 /// `polling_since` when no poll is under way.
-const IDLE: u64 = u64::MAX;
+const IDLE: u32 = 0;
 
 struct Shared {
     dog: Mutex<Option<Opened>>,
     state: Mutex<State>,
     wake: Condvar,
-    /// CLOCK_BOOTTIME when the poll under way began, or IDLE.
-    polling_since: AtomicU64,
+    /// When the poll under way began: 1 + milliseconds since `base_ms`,
+    /// wrapping (32-bit MIPS has no 64-bit atomics; a poll is far shorter
+    /// than the 49 days a wrap takes), or IDLE.
+    polling_since: AtomicU32,
+    /// CLOCK_BOOTTIME when the keeper started.
+    base_ms: u64,
     interval_ms: u64,
     stall_ms: u64,
     timeout_s: u32,
@@ -45,6 +49,13 @@ struct Shared {
 struct State {
     pinging: bool,
     stop: bool,
+}
+
+impl Shared {
+    /// Milliseconds since the keeper started, wrapping at 32 bits.
+    fn now(&self) -> u32 {
+        clock::boottime_ms().wrapping_sub(self.base_ms) as u32
+    }
 }
 
 /// The watchdog, owned and pinged.
@@ -96,15 +107,17 @@ impl Keeper {
                 stop: false,
             }),
             wake: Condvar::new(),
-            polling_since: AtomicU64::new(IDLE),
+            polling_since: AtomicU32::new(IDLE),
+            base_ms: clock::boottime_ms(),
             interval_ms,
             stall_ms: cfg.stall_timeout_ms,
             timeout_s,
             path: cfg.path.clone(),
         });
         let pinger = shared.clone();
+        // Unnamed: naming a thread makes musl format a /proc path with
+        // snprintf, which links all of printf (8 KB on armv7).
         let thread = std::thread::Builder::new()
-            .name("pinger".into())
             .stack_size(64 * 1024)
             .spawn(move || ping_until_stopped(&pinger))
             .map_err(|e| format!("keepalive: cannot start the pinger thread: {e}"))?;
@@ -127,11 +140,12 @@ impl Keeper {
         })
     }
 
-    /// A poll begins (CLOCK_BOOTTIME now).
+    /// A poll begins.
     pub fn poll_begins(&self) {
+        let now = self.shared.now();
         self.shared
             .polling_since
-            .store(clock::boottime_ms(), Ordering::Relaxed);
+            .store(now.wrapping_add(1).max(1), Ordering::Relaxed);
     }
 
     /// The poll completed.
@@ -240,7 +254,7 @@ fn ping_until_stopped(shared: &Shared) {
         }
         let since = shared.polling_since.load(Ordering::Relaxed);
         if since != IDLE {
-            let stuck_ms = clock::boottime_ms().saturating_sub(since);
+            let stuck_ms = u64::from(shared.now().wrapping_sub(since.wrapping_sub(1)));
             if shared.stall_ms > 0 && stuck_ms >= shared.stall_ms {
                 durable!(
                     Level::Critical,
