@@ -61,7 +61,7 @@ impl Shared {
 /// The watchdog, owned and pinged.
 pub struct Keeper {
     shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Option<Pinger>,
 }
 
 impl Keeper {
@@ -114,13 +114,7 @@ impl Keeper {
             timeout_s,
             path: cfg.path.clone(),
         });
-        let pinger = shared.clone();
-        // Unnamed: naming a thread makes musl format a /proc path with
-        // snprintf, which links all of printf (8 KB on armv7).
-        let thread = std::thread::Builder::new()
-            .stack_size(64 * 1024)
-            .spawn(move || ping_until_stopped(&pinger))
-            .map_err(|e| format!("keepalive: cannot start the pinger thread: {e}"))?;
+        let thread = Pinger::spawn(shared.clone())?;
         notice!(
             "keepalive: {path} armed: timeout {timeout_s} s, ping every {} s, {} on exit{}",
             secs(interval_ms),
@@ -214,7 +208,7 @@ impl Keeper {
         lock(&self.shared.state).stop = true;
         self.shared.wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            thread.join();
         }
     }
 }
@@ -229,6 +223,59 @@ impl Drop for Keeper {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The pinger runs on a plain POSIX thread. std::thread would do, but it
+/// links musl's thread naming, which formats a /proc path with snprintf and
+/// so brings all of printf, plus std's per-thread bookkeeping: 19 KB of the
+/// smallest armv7 build, whose budget is 120 KiB.
+struct Pinger {
+    tid: libc::pthread_t,
+}
+
+impl Pinger {
+    fn spawn(shared: Arc<Shared>) -> Result<Pinger, String> {
+        extern "C" fn entry(arg: *mut libc::c_void) -> *mut libc::c_void {
+            // SAFETY: `arg` is the Arc<Shared> that `spawn` turned into a raw
+            // pointer for this thread alone; it is taken back exactly once.
+            let shared = unsafe { Arc::from_raw(arg as *const Shared) };
+            ping_until_stopped(&shared);
+            core::ptr::null_mut()
+        }
+        let arg = Arc::into_raw(shared) as *mut libc::c_void;
+        let mut attr = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+        let mut tid = core::mem::MaybeUninit::<libc::pthread_t>::uninit();
+        // SAFETY: `attr` is initialized before use and destroyed once; `tid`
+        // is written by pthread_create before it is read; `entry` matches the
+        // start routine's C signature and owns `arg` if the thread starts.
+        // The new thread inherits this one's signal mask (the handled
+        // signals blocked), so they keep going to the main thread.
+        let rc = unsafe {
+            libc::pthread_attr_init(attr.as_mut_ptr());
+            libc::pthread_attr_setstacksize(attr.as_mut_ptr(), 64 * 1024);
+            let rc = libc::pthread_create(tid.as_mut_ptr(), attr.as_ptr(), entry, arg);
+            libc::pthread_attr_destroy(attr.as_mut_ptr());
+            rc
+        };
+        if rc != 0 {
+            // SAFETY: the thread did not start, so `arg` is still ours to free.
+            drop(unsafe { Arc::from_raw(arg as *const Shared) });
+            return Err(format!(
+                "keepalive: cannot start the pinger thread: {}",
+                strerror(nix::errno::Errno::from_raw(rc))
+            ));
+        }
+        // SAFETY: pthread_create succeeded and wrote the thread id.
+        Ok(Pinger {
+            tid: unsafe { tid.assume_init() },
+        })
+    }
+
+    fn join(self) {
+        // SAFETY: `tid` is a started, not yet joined or detached thread, and
+        // `join` consumes the only handle to it.
+        unsafe { libc::pthread_join(self.tid, core::ptr::null_mut()) };
+    }
 }
 
 /// The pinger thread: a ping every interval while pinging is on, and the
