@@ -62,15 +62,22 @@ pub fn read_small<'b, P: ?Sized + NixPath>(path: &P, buf: &'b mut [u8]) -> nix::
     Ok(&buf[..len])
 }
 
-/// realpath(3): `path` with every symbolic link, `.` and `..` resolved;
-/// None if it cannot be resolved.
+/// `path` with every symbolic link, `.` and `..` resolved, as the kernel
+/// sees it: opened with O_PATH (which opens no device and reads nothing) and
+/// read back from /proc/self/fd. None if it does not exist or /proc is not
+/// mounted. (musl's realpath(3) walks the path itself with two PATH_MAX
+/// buffers on the stack; this is two system calls and no unsafe code.)
 pub fn realpath(path: &CStr) -> Option<CString> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: `path` is a C string and `buf` has the PATH_MAX bytes realpath
-    // may write, the NUL included.
-    let resolved = unsafe { libc::realpath(path.as_ptr(), buf.as_mut_ptr().cast()) };
-    if resolved.is_null() {
+    use std::fmt::Write as _;
+    use std::os::fd::AsRawFd;
+    let fd = open(path, OFlag::O_PATH).ok()?;
+    let mut link = heapless::String::<32>::new();
+    let _ = write!(link, "/proc/self/fd/{}", fd.as_raw_fd());
+    let resolved = nix::fcntl::readlink(link.as_str()).ok()?;
+    let resolved = std::os::unix::ffi::OsStringExt::into_vec(resolved);
+    // A deleted or unreachable target reads back with a suffix or no leading '/'.
+    if !resolved.starts_with(b"/") || resolved.ends_with(b" (deleted)") {
         return None;
     }
-    CStr::from_bytes_until_nul(&buf).ok().map(CStr::to_owned)
+    CString::new(resolved).ok()
 }

@@ -26,6 +26,12 @@ impl Report {
     }
 
     fn put(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.put_dyn(key, &value);
+    }
+
+    /// The one copy of the line-writing code, whatever the value's type.
+    #[inline(never)]
+    fn put_dyn(&mut self, key: &str, value: &dyn std::fmt::Display) {
         use std::fmt::Write as _;
         let value = value.to_string();
         let _ = write!(self.out, "{key}=");
