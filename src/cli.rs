@@ -58,10 +58,8 @@ pub struct CheckConfig {
     pub config: Option<String>,
 }
 
-/// Report what this board offers, as key=value lines, without arming
-/// anything: watchdog identity, timeouts, boot status, nowayout and holders
-/// (from sysfs and /proc: opening /dev/watchdog would start it); the RTC's
-/// time, alarm and wakeup state; the kernel's sleep states; state_dir.
+/// Report, as key=value lines and without arming anything, what the
+/// watchdog, the RTC, the sleep states and state_dir offer.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "probe")]
 pub struct Probe {
@@ -125,7 +123,7 @@ pub fn parse(argv: &[String]) -> Result<Args, u8> {
         Ok(args) => Ok(args),
         Err(early) => match early.status {
             Ok(()) => {
-                println!("{}", early.output);
+                crate::out!("{}\n", early.output);
                 Err(0)
             }
             Err(()) => {

@@ -125,6 +125,25 @@ pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> nix::Result<()> {
     Ok(())
 }
 
+/// Writes to standard output, unbuffered: one write(2) per call, of text
+/// formatted first (the commands' output, not the poll loop's). std's Stdout
+/// would bring its line buffer, lock and exit-time flush (about 1 KB on
+/// armv7) to print what a few commands print once.
+pub fn out(args: fmt::Arguments) {
+    match args.as_str() {
+        Some(s) => out_str(s),
+        None => out_str(&std::fmt::format(args)),
+    }
+}
+
+/// Writes `text` to standard output as it is.
+pub fn out_str(text: &str) {
+    // SAFETY: descriptor 1 is only borrowed for this call; if it is closed,
+    // write(2) fails with EBADF, which is ignored like any failed print.
+    let stdout = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
+    let _ = write_all(stdout, text.as_bytes());
+}
+
 /// Writes one line to stderr.
 pub fn log(level: Level, args: fmt::Arguments) {
     let mut line = Line::new();
@@ -178,6 +197,11 @@ macro_rules! notice {
 #[macro_export]
 macro_rules! info {
     ($($t:tt)*) => { $crate::log::log($crate::log::Level::Info, format_args!($($t)*)) };
+}
+/// Prints to stdout: `out!("{x}\n")` (no newline is added).
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::log::out(format_args!($($t)*)) };
 }
 /// Logs to stderr and /dev/kmsg: `durable!(Level::Critical, "...")`.
 #[macro_export]

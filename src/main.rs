@@ -31,7 +31,7 @@ fn real_main() -> u8 {
         Err(status) => return status,
     };
     if args.version {
-        println!("stability {}", env!("CARGO_PKG_VERSION"));
+        stability::out!("stability {}\n", env!("CARGO_PKG_VERSION"));
         return exit::OK;
     }
     let path = args.config_path();
@@ -62,7 +62,7 @@ fn real_main() -> u8 {
         ),
         Some(Command::CheckConfig(_)) => {
             print_warnings(&loaded);
-            print!("{}", loaded.config.to_ini());
+            stability::out!("{}", loaded.config.to_ini());
             exit::OK
         }
         Some(Command::Probe(_)) => {

@@ -258,7 +258,7 @@ fn try_device(
 /// --dry-run: every decision, printed, with nothing written or opened.
 fn plan(cfg: &Config, fault: &Fault) {
     let dir = cfg.state_dir.as_c_str();
-    let say = |text: std::fmt::Arguments| println!("dry-run: {text}");
+    let say = |text: std::fmt::Arguments| crate::out!("dry-run: {text}\n");
     say(format_args!(
         "fault: trigger={} source={} reason={}",
         fault.trigger.name(),

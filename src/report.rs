@@ -5,7 +5,6 @@
 //! /proc and the state files.
 
 use std::ffi::CStr;
-use std::io::Write;
 
 use crate::clock::{self, fmt_ms};
 use crate::config::{show, Config};
@@ -42,9 +41,7 @@ impl Report {
     }
 
     fn print(self) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(self.out.as_bytes());
-        let _ = stdout.flush();
+        crate::log::out_str(&self.out);
     }
 }
 
