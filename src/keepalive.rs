@@ -43,6 +43,8 @@ struct Shared {
     interval_ms: u64,
     stall_ms: u64,
     timeout_s: u32,
+    /// sysfs said nowayout at start: the magic close cannot stop it.
+    nowayout: bool,
     path: CString,
 }
 
@@ -79,7 +81,8 @@ impl Keeper {
                  STOPS the watchdog, so the daemon's death does not reset the board with this driver"
             );
         }
-        if watchdog::nowayout(node) == Some(true) {
+        let nowayout = watchdog::nowayout(node) == Some(true);
+        if nowayout {
             warning!(
                 "keepalive: {path} has nowayout set: once open it cannot be stopped, so stopping \
                  stability resets the board within the timeout whatever disarm_on_exit says"
@@ -112,6 +115,7 @@ impl Keeper {
             interval_ms,
             stall_ms: cfg.stall_timeout_ms,
             timeout_s,
+            nowayout,
             path: cfg.path.clone(),
         });
         let thread = Pinger::spawn(shared.clone())?;
@@ -194,6 +198,11 @@ impl Keeper {
         }
         let magicclose = dog.options & uapi::WDIOF_MAGICCLOSE != 0;
         match dog.magic_close() {
+            Ok(()) if self.shared.nowayout => warning!(
+                "keepalive: wrote the magic 'V' to {path}, but nowayout keeps the watchdog \
+                 running: the board resets in {} s unless a successor opens it and pings it",
+                self.shared.timeout_s
+            ),
             Ok(()) if magicclose => notice!("keepalive: {path} disarmed (magic close)"),
             Ok(()) => notice!("keepalive: {path} closed (the driver stops it on close)"),
             Err(e) => error!(

@@ -204,7 +204,8 @@ fn gettimeout(raw: libc::c_int) -> nix::Result<u32> {
 pub enum Search {
     /// The smallest it accepts above (forcing a reset: fast, never slower than needed).
     Up,
-    /// The largest it accepts below (keepalive: never longer than asked).
+    /// The largest it accepts below (keepalive: never longer than asked), or
+    /// if there is none (below the driver's minimum), the smallest above.
     Down,
 }
 
@@ -237,28 +238,32 @@ impl Opened {
                         .and_then(|d| sysfs::attr(d.as_bytes(), attr))
                         .and_then(|s| s.parse::<u32>().ok())
                 };
-                let taken = match search {
-                    Search::Up => {
-                        let first = limit("min_timeout")
-                            .filter(|&m| m > want)
-                            .unwrap_or(want + 1);
-                        (first..=first.saturating_add(3600)).find_map(|t| settimeout(raw, t).ok())
-                    }
-                    Search::Down => {
-                        let first = limit("max_timeout")
-                            .filter(|&m| m > 0 && m < want)
-                            .unwrap_or(want - 1);
-                        (1..=first).rev().find_map(|t| settimeout(raw, t).ok())
-                    }
+                let up = || {
+                    let first = limit("min_timeout")
+                        .filter(|&m| m > want)
+                        .unwrap_or(want.saturating_add(1));
+                    (first..=first.saturating_add(3600))
+                        .find_map(|t| settimeout(raw, t).ok())
+                        .map(|v| (v, "smallest it accepts above"))
                 };
-                let nearest = if search == Search::Up {
-                    "smallest"
-                } else {
-                    "largest"
+                let down = || {
+                    let first = limit("max_timeout")
+                        .filter(|&m| m > 0 && m < want)
+                        .unwrap_or(want.saturating_sub(1));
+                    (1..=first)
+                        .rev()
+                        .find_map(|t| settimeout(raw, t).ok())
+                        .map(|v| (v, "largest it accepts below"))
+                };
+                // Below the driver's minimum, Down finds nothing: the
+                // smallest timeout above is then the nearest to the intent.
+                let taken = match search {
+                    Search::Up => up(),
+                    Search::Down => down().or_else(up),
                 };
                 match taken {
-                    Some(v) => {
-                        crate::warning!("{path}: the driver refused a {want} s timeout; using {v} s, the {nearest} it accepts");
+                    Some((v, nearest)) => {
+                        crate::warning!("{path}: the driver refused a {want} s timeout; using {v} s, the {nearest}");
                         v
                     }
                     None => {
