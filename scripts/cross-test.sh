@@ -458,7 +458,7 @@ build_smallest() {
 	# ARM: nothing unwinds, so the EHABI personality routines can be abort
 	# (see the script); keeps libunwind and printf out.
 	case $target in
-	arm*) rustflags+=",'-C','link-arg=-Wl,-T,$ROOT/scripts/cross-nounwind-arm.ld'" ;;
+	arm*) rustflags+=",'-C','link-arg=-Wl,-T,$ROOT/scripts/cross-nounwind-arm.ld','-C','llvm-args=-enable-machine-outliner=always'" ;;
 	esac
 	# Cargo appends these to the target's rustflags of .cargo/config.toml.
 	local flags=(--config "target.$target.rustflags=[$rustflags]")
