@@ -3,7 +3,8 @@ import keepalive as k
 
 # i6300esb loaded with nowayout=1: once open the watchdog cannot be stopped.
 # The daemon must say so at start; SIGTERM with disarm_on_exit = true then
-# cannot stop it (no 0 write) and the board resets keepalive_timeout later.
+# cannot stop it (no 0 write) and the board resets keepalive_timeout later;
+# the daemon's exit log must say so rather than claim a disarm.
 GUEST = k.GONE + k.START + k.ARMED + r"""
 sleep 1
 """ + k.PHASE + r"""
@@ -29,8 +30,13 @@ def check(run):
     latency = wd.t - before
     run.metric("term_to_watchdog_s", latency)
     run.expect(latency <= BOUND, f"SIGTERM -> WATCHDOG took {latency:.2f} s, bound {BOUND:.1f} s")
-    said = run.guest_said(r"stability: warning: .*nowayout")
+    said = run.guest_said(r"stability: warning: .*has nowayout set")
     run.expect(said, "no nowayout warning at start in the daemon's log")
+    # The exit must not claim a disarm the driver refused.
+    said = run.guest_said(r"stability: warning: .*nowayout keeps the watchdog running")
+    run.expect(said, "no warning at exit that nowayout keeps the watchdog running")
+    run.expect(not run.guest_said(r"disarmed \(magic close\)"),
+               "the daemon said 'disarmed (magic close)' on a nowayout watchdog")
     k.guest_status(run, 0)
 
 
