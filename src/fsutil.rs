@@ -66,15 +66,20 @@ pub fn read_small<'b, P: ?Sized + NixPath>(path: &P, buf: &'b mut [u8]) -> nix::
 /// sees it: opened with O_PATH (which opens no device and reads nothing) and
 /// read back from /proc/self/fd. None if it does not exist or /proc is not
 /// mounted. (musl's realpath(3) walks the path itself with two PATH_MAX
-/// buffers on the stack; this is two system calls and no unsafe code.)
+/// buffers on the stack; nix's readlink allocates, which musl serves with an
+/// mmap and a munmap: this is two system calls and no heap.)
 pub fn realpath(path: &CStr) -> Option<CString> {
     use std::fmt::Write as _;
     use std::os::fd::AsRawFd;
     let fd = open(path, OFlag::O_PATH).ok()?;
     let mut link = heapless::String::<32>::new();
-    let _ = write!(link, "/proc/self/fd/{}", fd.as_raw_fd());
-    let resolved = nix::fcntl::readlink(link.as_str()).ok()?;
-    let resolved = std::os::unix::ffi::OsStringExt::into_vec(resolved);
+    let _ = write!(link, "/proc/self/fd/{}\0", fd.as_raw_fd());
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: `link` is NUL-terminated (written above, far below its 32
+    // bytes); readlink(2) writes at most `buf.len()` bytes into `buf`.
+    let n = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len()) };
+    // Failed, or filled the buffer (the name may be cut): not trusted.
+    let resolved = buf.get(..usize::try_from(n).ok().filter(|&n| n < buf.len())?)?;
     // A deleted or unreachable target reads back with a suffix or no leading '/'.
     if !resolved.starts_with(b"/") || resolved.ends_with(b" (deleted)") {
         return None;
