@@ -75,3 +75,28 @@ def watchdog_reset(run, name="fault"):
     run.expect(latency <= LATENCY_BOUND,
                f"indicator -> WATCHDOG took {latency:.2f} s, bound {LATENCY_BOUND:.1f} s")
     return latency
+
+
+# rtc + off (d05 on the CMOS RTC, d10 on the PL031): the alarm rtc_wake_delay
+# ahead, then a power-off; what the host reads afterwards differs per RTC.
+RTC_OFF_DELAY = 60
+RTC_OFF_GUEST = START + r"""
+create_indicator fault
+sleep 60
+say "still running 60 s after the indicator"
+"""
+RTC_OFF_CONFIG = ini(general={"recovery_device": "rtc"},
+                     rtc={"rtc_mode": "off", "rtc_wake_delay": str(RTC_OFF_DELAY)})
+
+
+def powered_off(run):
+    """The indicator -> guest power-off sequence of rtc + off; returns the host
+    time before the indicator, once the machine has stopped."""
+    before, _ = indicator(run)
+    nothing_before(run, before)
+    sd = run.event("SHUTDOWN", INTERVAL + 30, after=before)
+    run.expect(sd.data.get("reason") == "guest-shutdown", f"SHUTDOWN reason {sd.data}")
+    run.metric("indicator_to_poweroff_s", sd.t - before)
+    run.event("STOP", 5, after=sd.t)
+    run.expect(sd.t - before <= INTERVAL + 3, f"power-off {sd.t - before:.2f} s after the indicator")
+    return before
