@@ -69,15 +69,16 @@ pub fn read_small<'b, P: ?Sized + NixPath>(path: &P, buf: &'b mut [u8]) -> nix::
 /// buffers on the stack; nix's readlink allocates, which musl serves with an
 /// mmap and a munmap: this is two system calls and no heap.)
 pub fn realpath(path: &CStr) -> Option<CString> {
-    use std::fmt::Write as _;
-    use std::os::fd::AsRawFd;
     let fd = open(path, OFlag::O_PATH).ok()?;
-    let mut link = heapless::String::<32>::new();
-    let _ = write!(link, "/proc/self/fd/{}\0", fd.as_raw_fd());
     let mut buf = [0u8; libc::PATH_MAX as usize];
-    // SAFETY: `link` is NUL-terminated (written above, far below its 32
-    // bytes); readlink(2) writes at most `buf.len()` bytes into `buf`.
-    let n = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = proc_fd_path(&fd)
+        .as_str()
+        .with_nix_path(|link| {
+            // SAFETY: `link` is a NUL-terminated path; readlink(2) writes at
+            // most `buf.len()` bytes into `buf`.
+            unsafe { libc::readlink(link.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) }
+        })
+        .ok()?;
     // Failed, or filled the buffer (the name may be cut): not trusted.
     let resolved = buf.get(..usize::try_from(n).ok().filter(|&n| n < buf.len())?)?;
     // A deleted or unreachable target reads back with a suffix or no leading '/'.
@@ -85,4 +86,14 @@ pub fn realpath(path: &CStr) -> Option<CString> {
         return None;
     }
     CString::new(resolved).ok()
+}
+
+/// `/proc/self/fd/N`: the name through which the kernel reopens, or reads
+/// the target of, an open descriptor.
+pub fn proc_fd_path<Fd: std::os::fd::AsRawFd>(fd: &Fd) -> heapless::String<32> {
+    use std::fmt::Write as _;
+    let mut path = heapless::String::new();
+    // 14 bytes and at most 10 digits: it always fits.
+    let _ = write!(path, "/proc/self/fd/{}", fd.as_raw_fd());
+    path
 }

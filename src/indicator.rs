@@ -23,7 +23,7 @@ use nix::sys::stat::{fstat, lstat, FileStat, Mode, SFlag};
 use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use crate::config::show;
 use crate::fsutil;
@@ -215,10 +215,8 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
         return Err(format!("{}, not read", kind(st.st_mode as u32)));
     }
     // Reopen the very inode checked above for reading.
-    let mut proc_path = heapless::String::<40>::new();
-    let _ = write!(proc_path, "/proc/self/fd/{}", pathfd.as_raw_fd());
     let fd = fsutil::open(
-        proc_path.as_str(),
+        fsutil::proc_fd_path(&pathfd).as_str(),
         OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
     )
     .map_err(|e| match e {
