@@ -425,6 +425,16 @@ run_tests() {
 	)
 }
 
+# The failures of a test log: libtest's "failures:" sections (each failing
+# test's output, then their names) and cargo's word on a test binary that
+# died or failed.
+failure_digest() {
+	awk '/^failures:$/ {on = 1}
+		on {print}
+		/^test result:/ {on = 0}
+		/^error: test failed|process didn.t exit successfully/ {print}' "$1"
+}
+
 # Sum of cargo's "test result:" lines of a log: "passed failed skipped".
 # A test that skips itself prints "SKIPPED: reason" and passes: it counts as
 # skipped, not passed, as do #[ignore]d tests.
@@ -578,6 +588,15 @@ for target in "${targets[@]}"; do
 		"$p/$f/$i" "${RESULT[$target]}"
 done
 echo "(tests: passed/failed/skipped)"
+# The tests run with --show-output, so a failure's panic is buried in
+# thousands of lines: repeat each failing test's own output here, where CI's
+# tail shows it.
+for target in "${targets[@]}"; do
+	[ "${RESULT[$target]}" = "tests failed" ] || continue
+	echo
+	echo "failing tests on $target (full log: $WORK/logs/test-$target.log):"
+	failure_digest "$WORK/logs/test-$target.log" | head -n 200
+done
 for target in "${targets[@]}"; do
 	[ -f "$WORK/logs/test-$target.log" ] || continue
 	grep -h '^SKIPPED: ' "$WORK/logs/test-$target.log" | sort | uniq -c |
