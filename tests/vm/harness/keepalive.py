@@ -171,6 +171,14 @@ def watchdog_after(run, t, timeout, what):
     return wd
 
 
+def last_ping(run, wd):
+    """The time of the last ping before the WATCHDOG event `wd`; the gap
+    between them is kept as the metric last_ping_to_watchdog_s."""
+    last = [t for t in run.watchdog_pings() if t < wd.t][-1]
+    run.metric("last_ping_to_watchdog_s", wd.t - last)
+    return last
+
+
 def guest_status(run, status):
     """The guest's report of the daemon's exit status (an explanation: it can
     fail a scenario, never pass one)."""

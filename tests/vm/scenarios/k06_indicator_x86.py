@@ -26,8 +26,7 @@ def check(run):
                f"wdt_timeout = {k.WDT_TIMEOUT:.0f} s not programmed after the indicator:"
                f" {k.fmt(run.watchdog_timeouts())}")
     run.metric("indicator_to_wdt_timeout_s", short[0] - before)
-    last = [t for t in run.watchdog_pings() if t < wd.t][-1]
-    run.metric("last_ping_to_watchdog_s", wd.t - last)
+    k.last_ping(run, wd)
     return latency
 
 
