@@ -192,7 +192,7 @@ fn probe_state_dir(r: &mut Report, dir: &CStr) {
         ),
     };
     r.put("state_dir.status", status);
-    if let Some(fs) = crate::monitor::volatile_fs(dir) {
+    if let Some(fs) = crate::statefile::volatile_fs(dir) {
         r.put(
             "state_dir.persistent",
             format_args!("no ({fs}): the guard and the record do not survive a reset"),
