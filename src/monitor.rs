@@ -585,10 +585,10 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
         } else {
             "unchanged"
         },
-        if duress.realtime {
-            format!("SCHED_RR {}", cfg.realtime_priority)
-        } else {
-            "normal".to_owned()
+        match (duress.realtime, duress.niced) {
+            (true, _) => format!("SCHED_RR {}", cfg.realtime_priority),
+            (false, true) => format!("nice {}", crate::duress::NICE),
+            (false, false) => "normal".to_owned(),
         }
     );
 }

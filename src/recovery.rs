@@ -127,9 +127,12 @@ fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
 
     // 2: the hardware backstop, before any storage is touched.
     announce(cfg, plan, Step::Backstop(plan.backstop));
+    // The watchdog counts whole seconds: round what is left up, so the
+    // storage steps keep their share (the deadline moves by less than the
+    // few milliseconds since the fault was seen).
     let left_s = |now: u64| -> u32 {
         let ms = plan.deadline_at().saturating_sub(now);
-        u32::try_from(ms / 1000).unwrap_or(u32::MAX).max(1)
+        u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1)
     };
     let mut held = match plan.backstop {
         Backstop::Keepalive => match ctx.keeper {
@@ -344,7 +347,7 @@ fn try_device(
             let wait = cfg.watchdog.kill_delay_ms;
             durable!(
                 Critical,
-                "watchdog {} armed with a {} s timeout and no ping; waiting up to {} s for the reset{}",
+                "watchdog {} armed ({} s timeout in force) and no longer pinged; waiting up to {} s for the reset{}",
                 show(path),
                 timeout_s,
                 clock::fmt_ms(wait),

@@ -89,7 +89,7 @@ def main():
     for w in wanted:
         if w == "all":
             selected += [n for n, sc in scenarios.items() if sc.group != "measure"]
-        elif w in ("smoke", "daemon", "keepalive", "measure"):
+        elif w in ("smoke", "daemon", "keepalive", "worst", "measure"):
             selected += [n for n, sc in scenarios.items() if sc.group == w]
         elif w in scenarios:
             selected.append(w)

@@ -33,6 +33,11 @@ class Fail(Exception):
     pass
 
 
+# In a disk's contents: the daemon's binary (as a board has it on its root
+# file system, where its pages can be dropped and must be read back).
+DAEMON = object()
+
+
 @dataclasses.dataclass
 class Scenario:
     name: str
@@ -43,7 +48,9 @@ class Scenario:
     config: Optional[str] = None    # /etc/stability/config.ini
     daemon: bool = False            # put the daemon's release binary in /bin/stability
     actions: str = ACTIONS_EXIT
-    disk: Optional[dict] = None     # {path: text} for a persistent ext4 virtio disk
+    disk: Optional[dict] = None     # {path: text or DAEMON} for a persistent ext4 virtio disk (vda)
+    disk_mb: int = 16               # its size
+    disks: tuple = ()               # more ext4 disks (vdb, vdc, ...), each {path: text or DAEMON}
     modules: tuple = ("i6300esb",)  # plus their dependencies
     module_args: dict = dataclasses.field(default_factory=dict)
     timeout: float = 60.0           # hard limit for the whole run
@@ -224,14 +231,14 @@ def build_initramfs(sc, host, out):
     c.write(out)
 
 
-def qemu_argv(sc, host, initrd, disk):
+def qemu_argv(sc, host, initrd, disks):
     root = host.kernel_root(sc.arch)
     boot = os.path.join(root, "boot")
     vmlinuz = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")][0]
     common = ["-accel", "tcg", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
               "-display", "none", "-initrd", initrd, "-action", sc.actions,
               "-device", "i6300esb", "-device", "pvpanic-pci"]
-    if disk:
+    for disk in disks:
         common += ["-drive", f"file={disk},if=virtio,format=raw,cache=writeback"]
     if sc.arch == "x86_64":
         cmdline = f"console=ttyS0 {FAST_CMDLINE}"
@@ -252,6 +259,32 @@ def qemu_argv(sc, host, initrd, disk):
     raise ValueError(f"{sc.name}: unknown arch/machine {sc.arch}/{sc.machine}")
 
 
+def make_disk(sc, host, contents, base, size_mb):
+    """An ext4 image `base`.img holding `contents` ({path: text or DAEMON};
+    a path ending in / is a directory)."""
+    src = base + "-src"
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    for path, text in contents.items():
+        full = os.path.join(src, path.lstrip("/"))
+        if path.endswith("/"):
+            os.makedirs(full, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if text is DAEMON:
+            binary = host.binaries.get(sc.arch)
+            if not binary or not os.path.exists(binary):
+                raise Fail(f"no daemon binary for {sc.arch} (build failed or was skipped)")
+            shutil.copy(binary, full)
+            os.chmod(full, 0o755)
+            continue
+        with open(full, "w") as f:
+            f.write(text)
+    image = base + ".img"
+    evidence.make_ext4(image, src, size_mb)
+    return image
+
+
 def run_scenario(sc, host, results):
     """Boot, check, stop. Returns (ok, message, run)."""
     outdir = os.path.join(results, sc.name)
@@ -263,20 +296,13 @@ def run_scenario(sc, host, results):
     started = time.monotonic()
     try:
         build_initramfs(sc, host, initrd)
-        if sc.disk is not None:
-            src = os.path.join(outdir, "disk-src")
-            for path, text in sc.disk.items():
-                full = os.path.join(src, path.lstrip("/"))
-                if path.endswith("/"):
-                    os.makedirs(full, exist_ok=True)
-                    continue
-                os.makedirs(os.path.dirname(full), exist_ok=True)
-                with open(full, "w") as f:
-                    f.write(text)
-            os.makedirs(src, exist_ok=True)
-            disk = os.path.join(outdir, "disk.img")
-            evidence.make_ext4(disk, src)
-        vm = VM(qemu_argv(sc, host, initrd, disk), outdir, trace_events=sc.trace)
+        images = []
+        for n, contents in enumerate(([sc.disk] if sc.disk is not None else []) + list(sc.disks)):
+            name = "disk" if n == 0 and sc.disk is not None else f"disk{n + 1}"
+            images.append(make_disk(sc, host, contents, os.path.join(outdir, name),
+                                    sc.disk_mb if name == "disk" else 64))
+        disk = images[0] if sc.disk is not None else None
+        vm = VM(qemu_argv(sc, host, initrd, images), outdir, trace_events=sc.trace)
         run = Run(sc, vm, outdir, disk)
         import threading
         killer = threading.Timer(sc.timeout, lambda: vm.proc and vm.proc.kill())
