@@ -170,9 +170,18 @@ fn set_realtime(priority: u32) -> bool {
     // all-zero is a valid value.
     let mut param: libc::sched_param = unsafe { core::mem::zeroed() };
     param.sched_priority = priority as libc::c_int;
+    // The system call itself: musl's sched_setscheduler() is a stub that
+    // fails with ENOSYS (Linux applies it per thread, not per process).
     // SAFETY: `param` is a valid sched_param; pid 0 is this thread. Threads
     // started afterwards inherit the policy.
-    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0,
+            libc::SCHED_RR,
+            &param as *const libc::sched_param,
+        )
+    };
     if rc != 0 {
         warning!(
             "cannot run at real-time priority SCHED_RR {priority} ({}): needs CAP_SYS_NICE \
