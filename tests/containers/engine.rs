@@ -65,7 +65,6 @@ impl Engine {
         }
         for tool in [
             "podman",
-            "runc",
             "podman-compose",
             "nsenter",
             "unshare",
@@ -74,7 +73,7 @@ impl Engine {
         ] {
             if !on_path(tool) {
                 return Err(format!(
-                    "{tool} is not installed (Debian: apt-get install --no-install-recommends podman runc podman-compose busybox-static iptables)"
+                    "{tool} is not installed (Debian: apt-get install --no-install-recommends podman runc podman-compose busybox-static containernetworking-plugins iptables)"
                 ));
             }
         }
