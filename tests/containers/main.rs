@@ -274,8 +274,9 @@ fn a_killed_container_s_heartbeat_goes_stale_and_resets_in_time() {
     heartbeat_stops(Stop::Kill, "kill");
 }
 
-/// The capabilities the systemd unit leaves the daemon (CapabilityBoundingSet=).
-fn unit_capabilities() -> String {
+/// The capabilities the systemd unit leaves the daemon (its
+/// CapabilityBoundingSet=): setpriv's "+name,..." and the CapEff mask.
+fn unit_capabilities() -> (String, u64) {
     let unit = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("service/stability.service"),
     )
@@ -284,10 +285,29 @@ fn unit_capabilities() -> String {
         .lines()
         .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
         .expect("the unit sets CapabilityBoundingSet=");
-    set.split_whitespace()
+    // linux/capability.h, the ones a unit for this daemon could name.
+    let number = |cap: &str| match cap {
+        "CAP_CHOWN" => 0,
+        "CAP_DAC_OVERRIDE" => 1,
+        "CAP_DAC_READ_SEARCH" => 2,
+        "CAP_FOWNER" => 3,
+        "CAP_SYS_PTRACE" => 19,
+        "CAP_SYS_ADMIN" => 21,
+        "CAP_SYS_BOOT" => 22,
+        "CAP_SYS_TIME" => 25,
+        "CAP_WAKE_ALARM" => 35,
+        other => panic!("add {other} to this table"),
+    };
+    let caps: Vec<&str> = set.split_whitespace().collect();
+    let names = caps
+        .iter()
         .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
         .collect::<Vec<_>>()
-        .join(",")
+        .join(",");
+    (
+        names,
+        caps.iter().map(|c| 1u64 << number(c)).fold(0, |a, b| a | b),
+    )
 }
 
 /// A user-namespaced container (root inside is uid 200000 outside) writes
@@ -323,7 +343,7 @@ fn a_user_namespaced_container_s_indicator_is_read_and_consumed_with_the_unit_s_
     );
     assert_eq!((dir.uid(), dir.mode() & 0o7777), (200000, 0o755));
 
-    let caps = unit_capabilities();
+    let (caps, mask) = unit_capabilities();
     // The bounding set really is what the daemon will run with.
     let probe = engine::quiet(
         std::process::Command::new("setpriv")
@@ -331,8 +351,7 @@ fn a_user_namespaced_container_s_indicator_is_read_and_consumed_with_the_unit_s_
             .args(["--", "grep", "^CapEff", "/proc/self/status"]),
     );
     let eff = u64::from_str_radix(probe.stdout.split_whitespace().nth(1).unwrap(), 16).unwrap();
-    // CAP_DAC_OVERRIDE 1, CAP_DAC_READ_SEARCH 2, CAP_FOWNER 3, CAP_SYS_BOOT 22
-    assert_eq!(eff, 1 << 1 | 1 << 2 | 1 << 3 | 1 << 22, "{caps}: {probe:?}");
+    assert_eq!(eff, mask, "{caps}: {probe:?}");
 
     let cfg = config(
         &sb,
