@@ -475,8 +475,8 @@ fn a_planted_device_node_1_5_is_never_opened() {
     ) else {
         return;
     };
-    assert_eq!(p.reason(), "(character device, not read)", "{}", p.record);
     p.assert_never_opened_and_consumed();
+    assert_eq!(p.reason(), "(character device, not read)", "{}", p.record);
 }
 
 /// Never opened: on a machine with a watchdog driver, an open would arm it.
@@ -497,8 +497,8 @@ fn a_planted_node_with_the_watchdog_s_numbers_10_130_is_never_opened() {
     ) else {
         return;
     };
-    assert_eq!(p.reason(), "(character device, not read)", "{}", p.record);
     p.assert_never_opened_and_consumed();
+    assert_eq!(p.reason(), "(character device, not read)", "{}", p.record);
 }
 
 #[test]
@@ -509,8 +509,8 @@ fn a_planted_symlink_to_a_host_file_is_not_followed() {
     ) else {
         return;
     };
-    assert_eq!(p.reason(), "(symlink, not read)", "{}", p.record);
     p.assert_never_opened_and_consumed();
+    assert_eq!(p.reason(), "(symlink, not read)", "{}", p.record);
 }
 
 #[test]
@@ -521,8 +521,8 @@ fn a_planted_fifo_does_not_hang_the_daemon() {
     ) else {
         return;
     };
-    assert_eq!(p.reason(), "(FIFO, not read)", "{}", p.record);
     p.assert_never_opened_and_consumed();
+    assert_eq!(p.reason(), "(FIFO, not read)", "{}", p.record);
 }
 
 /// A tree, with a link to the host file inside it: a fault, nothing deleted
