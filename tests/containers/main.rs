@@ -536,6 +536,16 @@ fn a_planted_directory_tree_is_a_fault_left_in_place() {
     ) else {
         return;
     };
+    assert_eq!(
+        std::fs::read_to_string(p.data.join("fault/a/b/c/file")).ok(),
+        Some("kept\n".to_owned()),
+        "nothing is deleted recursively\n{}",
+        p.stderr
+    );
+    assert!(std::fs::symlink_metadata(p.data.join("fault/a/link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(p.reason(), "(directory, not read)", "{}", p.record);
     assert!(
         p.stderr
@@ -543,14 +553,6 @@ fn a_planted_directory_tree_is_a_fault_left_in_place() {
         "{}",
         p.stderr
     );
-    assert_eq!(
-        std::fs::read_to_string(p.data.join("fault/a/b/c/file")).unwrap(),
-        "kept\n"
-    );
-    assert!(std::fs::symlink_metadata(p.data.join("fault/a/link"))
-        .unwrap()
-        .file_type()
-        .is_symlink());
     assert!(
         p.accesses.iter().all(|e| !e.ends_with("/secret")),
         "{:?}",
