@@ -50,7 +50,18 @@ pub fn engine() -> Option<&'static Engine> {
             if std::env::var(REQUIRE).as_deref() == Ok("1") {
                 panic!("the container engine cannot start here, and {REQUIRE}=1 forbids skipping: {why}");
             }
-            support::skip(&format!("the container engine cannot start here: {why}"));
+            let why = format!("the container engine cannot start here: {why}");
+            // Once, past libtest's capture of passing tests' output, so that
+            // a plain run does not look like a pass.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\ncontainers: SKIPPED, every test: {why}"
+                );
+            });
+            support::skip(&why);
             None
         }
     }
