@@ -134,9 +134,10 @@ fn a_container_on_a_named_volume_made_after_the_daemon_started_gets_the_board_re
 /// ("indicator directory missing at start: resolved again once it
 /// appears"): today the unresolved path is kept, the daemon's no-follow walk
 /// refuses the link, so the reason is not read and the indicator is not
-/// consumed — it would come back after every reset.
+/// consumed — it would come back after every reset. It passes against the
+/// branch that fixes it (field at 30ff0f2).
 #[test]
-#[ignore = "waits for issue 14 item 5: indicator directory missing at start, behind a symlink"]
+#[ignore = "waits for issue 14 item 5 (branch field, 30ff0f2, passes it): remove this line when it lands"]
 fn a_volume_behind_a_symlink_made_after_the_daemon_started_is_read_and_consumed() {
     let Some(engine) = engine() else { return };
     let sb = Sandbox::new("ctr-seed-link");
