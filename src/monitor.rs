@@ -335,6 +335,10 @@ impl Session {
         let GuardState::Known(g) = &mut self.guard else {
             return;
         };
+        // Most polls: nothing counted, nothing to clear (and no clock read).
+        if g.count == Some(0) {
+            return;
+        }
         if !g.due_to_clear(cfg.reset_window_ms, &self.boot_id, clock::boottime_ms()) {
             return;
         }
@@ -538,34 +542,36 @@ pub fn trigger(cfg: &Config, reason: &str, dry_run: bool) -> u8 {
 
 /// The start-up line: what is watched, how, and what protects the daemon.
 fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
-    let mut watching = String::new();
-    if let Some(p) = &cfg.indicator {
-        watching.push_str(&format!("indicator {}", show(p)));
-    }
-    if let Some(hb) = &cfg.heartbeat {
-        if !watching.is_empty() {
-            watching.push_str(" and ");
+    struct Watching<'a>(&'a Config);
+    impl core::fmt::Display for Watching<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            let cfg = self.0;
+            if let Some(p) = &cfg.indicator {
+                write!(f, "indicator {}", show(p))?;
+            }
+            if let Some(hb) = &cfg.heartbeat {
+                if cfg.indicator.is_some() {
+                    f.write_str(" and ")?;
+                }
+                write!(f, "heartbeat {} (timeout {} s)", show(&hb.path), clock::secs(hb.timeout_ms))?;
+            }
+            if cfg.single_run {
+                f.write_str(" once")
+            } else {
+                write!(f, " every {} s", clock::secs(cfg.interval_ms))
+            }
         }
-        watching.push_str(&format!(
-            "heartbeat {} (timeout {} s)",
-            show(&hb.path),
-            clock::secs(hb.timeout_ms)
-        ));
     }
     info!(
-        "stability {}{}: watching {watching} {}; recovery: {} within {} s of a fault; at most {} resets per {} s window",
+        "stability {}{}: watching {}; recovery: {} within {} s of a fault; at most {} resets per {} s window",
         env!("CARGO_PKG_VERSION"),
         if dry_run {
             " (dry run: nothing will be touched)"
         } else {
             ""
         },
-        if cfg.single_run {
-            "once".to_owned()
-        } else {
-            format!("every {} s", clock::secs(cfg.interval_ms))
-        },
-        config::chain_names(&cfg.chain, " -> "),
+        Watching(cfg),
+        config::ChainNames(&cfg.chain, " -> "),
         clock::secs(cfg.reset_deadline_ms),
         cfg.max_resets,
         clock::secs(cfg.reset_window_ms)
@@ -573,24 +579,21 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
     if dry_run {
         return;
     }
-    info!(
-        "under duress: memory {}, oom_score_adj {}, scheduling {}",
-        match (duress.locked, crate::duress::locked_kib()) {
-            (true, Some(kib)) => format!("locked ({kib} KiB)"),
-            (true, None) => "locked".to_owned(),
-            (false, _) => "NOT locked".to_owned(),
-        },
-        if duress.oom_protected {
-            "-1000"
-        } else {
-            "unchanged"
-        },
-        match (duress.realtime, duress.niced) {
-            (true, _) => format!("SCHED_RR {}", cfg.realtime_priority),
-            (false, true) => format!("nice {}", crate::duress::NICE),
-            (false, false) => "normal".to_owned(),
-        }
-    );
+    let mut line = crate::msg::Text::<160>::new();
+    use core::fmt::Write as _;
+    let _ = match (duress.locked, crate::duress::locked_kib()) {
+        (true, Some(kib)) => write!(line, "memory locked ({kib} KiB)"),
+        (true, None) => write!(line, "memory locked"),
+        (false, _) => write!(line, "memory NOT locked"),
+    };
+    let oom = if duress.oom_protected { "-1000" } else { "unchanged" };
+    let _ = write!(line, ", oom_score_adj {oom}, scheduling ");
+    let _ = match (duress.realtime, duress.niced) {
+        (true, _) => write!(line, "SCHED_RR {}", cfg.realtime_priority),
+        (false, true) => write!(line, "nice {}", crate::duress::NICE),
+        (false, false) => write!(line, "normal"),
+    };
+    info!("under duress: {line}");
 }
 
 /// Keepalive mode: opens and arms the watchdog now. A watchdog that cannot

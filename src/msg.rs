@@ -58,29 +58,34 @@ impl<const N: usize> Default for Text<N> {
 
 impl<const N: usize> Write for Text<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.cut {
-            return Ok(());
-        }
-        let room = N - self.len;
-        if s.len() <= room {
-            self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
-            self.len += s.len();
-            return Ok(());
-        }
-        // Cut: keep room for "...", on a character boundary.
-        let keep_room = room.saturating_sub(3);
-        let mut end = keep_room.min(s.len());
-        while end > 0 && !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.buf[self.len..self.len + end].copy_from_slice(&s.as_bytes()[..end]);
-        self.len += end;
-        let dots = (N - self.len).min(3);
-        self.buf[self.len..self.len + dots].copy_from_slice(&b"..."[..dots]);
-        self.len += dots;
-        self.cut = true;
+        append(&mut self.buf, &mut self.len, &mut self.cut, s);
         Ok(())
     }
+}
+
+/// The one copy of the appending code, whatever the capacity.
+#[inline(never)]
+fn append(buf: &mut [u8], len: &mut usize, cut: &mut bool, s: &str) {
+    if *cut {
+        return;
+    }
+    let room = buf.len() - *len;
+    if s.len() <= room {
+        buf[*len..*len + s.len()].copy_from_slice(s.as_bytes());
+        *len += s.len();
+        return;
+    }
+    // Cut: keep room for "...", on a character boundary.
+    let mut end = room.saturating_sub(3).min(s.len());
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    buf[*len..*len + end].copy_from_slice(&s.as_bytes()[..end]);
+    *len += end;
+    let dots = (buf.len() - *len).min(3);
+    buf[*len..*len + dots].copy_from_slice(&b"..."[..dots]);
+    *len += dots;
+    *cut = true;
 }
 
 impl<const N: usize> fmt::Display for Text<N> {
