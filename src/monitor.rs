@@ -406,6 +406,8 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         warning!("{}", w.display(&cfg.source));
     }
     #[cfg(feature = "bench")]
+    crate::bench::watch_main_thread();
+    #[cfg(feature = "bench")]
     let mut bench = crate::bench::Polls::from_env();
     #[cfg(feature = "bench")]
     if bench.is_some() {
@@ -553,7 +555,12 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
                 if cfg.indicator.is_some() {
                     f.write_str(" and ")?;
                 }
-                write!(f, "heartbeat {} (timeout {} s)", show(&hb.path), clock::secs(hb.timeout_ms))?;
+                write!(
+                    f,
+                    "heartbeat {} (timeout {} s)",
+                    show(&hb.path),
+                    clock::secs(hb.timeout_ms)
+                )?;
             }
             if cfg.single_run {
                 f.write_str(" once")
@@ -586,7 +593,11 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
         (true, None) => write!(line, "memory locked"),
         (false, _) => write!(line, "memory NOT locked"),
     };
-    let oom = if duress.oom_protected { "-1000" } else { "unchanged" };
+    let oom = if duress.oom_protected {
+        "-1000"
+    } else {
+        "unchanged"
+    };
     let _ = write!(line, ", oom_score_adj {oom}, scheduling ");
     let _ = match (duress.realtime, duress.niced) {
         (true, _) => write!(line, "SCHED_RR {}", cfg.realtime_priority),

@@ -88,7 +88,28 @@ enum Held {
     Nothing(Option<Msg>),
 }
 
+/// Bench builds: how many allocations the main thread made since the fault
+/// was seen, printed just before the reset is handed to the hardware or the
+/// kernel (there must be none).
+#[cfg(feature = "bench")]
+fn allocations_since_decision() {
+    let since = crate::bench::main_allocations()
+        .wrapping_sub(DECIDED.load(core::sync::atomic::Ordering::Relaxed));
+    crate::log::log(
+        crate::log::Level::Info,
+        format_args!("bench: fault_path_allocs={since}"),
+    );
+}
+
+#[cfg(feature = "bench")]
+static DECIDED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
 fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
+    #[cfg(feature = "bench")]
+    DECIDED.store(
+        crate::bench::main_allocations(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     let fault = &plan.fault;
     let source = Source(fault.source);
     let guard_text = plan.guard_text(cfg.max_resets);
@@ -357,6 +378,8 @@ fn try_device(
                     ""
                 }
             );
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
             ctx.signals.wait_through(wait);
             drop(armed_here);
             Err(crate::msg!(
@@ -389,6 +412,10 @@ fn try_device(
                 }
             }
         }
-        Device::Reboot => Err(crate::power::restart(RebootMode::RB_AUTOBOOT)),
+        Device::Reboot => {
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
+            Err(crate::power::restart(RebootMode::RB_AUTOBOOT))
+        }
     }
 }

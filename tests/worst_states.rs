@@ -186,3 +186,32 @@ fn the_plan_a_dry_run_prints_is_the_steps_a_fault_takes() {
     assert_eq!(out.status.signal(), Some(libc::SIGHUP), "{out:?}");
     assert_eq!(steps(&out.stderr), planned, "{out:?}");
 }
+
+/// Bench builds count the main thread's allocations: from the moment the
+/// fault is seen to reboot(2) there are none, even on the way through a
+/// watchdog that fails (its error is explained without the heap too). An
+/// allocation there could wait in memory reclaim behind the storage that
+/// hangs, or fail and abort the process.
+#[cfg(feature = "bench")]
+#[test]
+fn nothing_is_allocated_between_the_fault_and_the_reset() {
+    let sb = Sandbox::new("no-alloc");
+    let cfg = sb.config(
+        "[general]\nrecovery_device = watchdog, reboot\nindicator_file_path = $D/fault\n\
+         state_dir = $D/state\nchecking_interval = 0.1\n[watchdog-device]\nwdt_path = $D/no-watchdog\n",
+    );
+    let Some(out) = in_namespaces(
+        &sb,
+        &format!("(sleep 0.5; echo counted > \"$D/fault\") &\nexec $STABILITY --config {cfg}"),
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.signal(), Some(libc::SIGHUP), "{out:?}");
+    let counted: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("bench: fault_path_allocs="))
+        .collect();
+    assert_eq!(counted.len(), 1, "{out:?}");
+    assert!(counted[0].ends_with("fault_path_allocs=0"), "{out:?}");
+}
