@@ -218,6 +218,28 @@ pub fn status(cfg: &Config) {
         Ok(None) => r.put("record", "none"),
         Err(e) => r.put("record", format_args!("error: {e}")),
     }
+    // How the boot before the daemon's start ended (the boot file): a boot
+    // that neither stopped deliberately nor left a record lost its record,
+    // if stability reset it.
+    match statefile::read(dir, record::BOOT_FILE) {
+        Ok(Some(text)) => {
+            let end = statefile::value(&text, "previous_end").unwrap_or("unknown");
+            r.put("previous_boot.end", end);
+            if end == "abrupt" {
+                r.put(
+                    "previous_boot.record",
+                    "missing: it ended without a deliberate stop and without a reset record (a reset whose \
+                     record storage did not take in time, a power cut or a crash); its kernel log has \
+                     stability's lines, and the record seq skips one for it",
+                );
+            }
+        }
+        Ok(None) => r.put(
+            "previous_boot.end",
+            "unknown (no boot file: the daemon has not run here)",
+        ),
+        Err(e) => r.put("previous_boot.end", format_args!("unknown ({e})")),
+    }
     match Guard::load(dir) {
         Ok(g) => {
             let boot_id = clock::boot_id();
