@@ -529,13 +529,13 @@ fn build(
         .unwrap_or(5_000);
     let single_run =
         v.get("general", "single_run", parse_bool).unwrap_or(false) || interval_ms == 0;
-    let indicator = v.get("general", "indicator_file_path", parse_path);
-    let hb_path = v.get("general", "heartbeat_file_path", parse_path);
+    let indicator = v.get("general", "indicator_file_path", parse_file_path);
+    let hb_path = v.get("general", "heartbeat_file_path", parse_file_path);
     let hb_timeout = v.get("general", "heartbeat_timeout", |s| {
         positive(parse_duration_ms(s)?)
     });
     let state_dir = v
-        .get("general", "state_dir", parse_path)
+        .get("general", "state_dir", parse_dir_path)
         .unwrap_or_else(|| c_path("/var/lib/stability"));
     let max_resets = v
         .get("general", "max_resets", |s| parse_int(s, 1, 1000))
@@ -547,7 +547,7 @@ fn build(
         .unwrap_or(3_600_000);
     let watchdog = WatchdogConfig {
         path: v
-            .get("watchdog-device", "wdt_path", parse_path)
+            .get("watchdog-device", "wdt_path", parse_file_path)
             .unwrap_or_else(|| c_path("/dev/watchdog")),
         kill_delay_ms: v
             .get("watchdog-device", "wdt_kill_delay", parse_duration_ms)
@@ -583,7 +583,7 @@ fn build(
         .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
     let rtc = RtcConfig {
         path: v
-            .get("rtc-device", "rtc_path", parse_path)
+            .get("rtc-device", "rtc_path", parse_file_path)
             .unwrap_or_else(|| c_path("/dev/rtc")),
         mode: v
             .get("rtc-device", "rtc_mode", |s| parse_word(s, &RtcMode::ALL))
@@ -946,7 +946,7 @@ pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
 }
 
 /// An absolute path.
-fn parse_path(s: &str) -> Result<CString, String> {
+fn parse_path(s: &str) -> Result<&str, String> {
     let s = unquoted(s)?;
     if !s.starts_with('/') {
         return Err("must be an absolute path (starting with /)".to_owned());
@@ -954,7 +954,41 @@ fn parse_path(s: &str) -> Result<CString, String> {
     if s.len() >= libc::PATH_MAX as usize {
         return Err("longer than PATH_MAX".to_owned());
     }
-    CString::new(s).map_err(|_| "contains a NUL byte".to_owned())
+    if s.contains('\0') {
+        return Err("contains a NUL byte".to_owned());
+    }
+    Ok(s)
+}
+
+/// The path of a file (the indicator, the heartbeat, a device node): it must
+/// end in the file's name. `/run/flags/`, `/run/flags/.` or `/..` name a
+/// directory, which lstat finds at once: an indicator path like that was a
+/// fault at the first poll. `.` and `..` inside the path are the kernel's to
+/// resolve, like the links in it.
+fn parse_file_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?;
+    if matches!(s.rsplit('/').next(), Some("" | "." | "..")) {
+        return Err(
+            "names a directory (it ends in `/`, `/.` or `/..`); this key takes the path of a file, ending in its name"
+                .to_owned(),
+        );
+    }
+    Ok(c_path(s))
+}
+
+/// The path of a directory stability creates and writes (state_dir). A
+/// trailing slash is dropped. `.` and `..` are refused: its missing parents
+/// are created, and `/var/lib/x/../stability` would create `/var/lib/x`. The
+/// root directory is refused too: the guard and the record would sit in `/`.
+fn parse_dir_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?.trim_end_matches('/');
+    if s.is_empty() || s.split('/').any(|c| c == "." || c == "..") {
+        return Err(
+            "must name a directory of its own, without `.` or `..` (e.g. /var/lib/stability)"
+                .to_owned(),
+        );
+    }
+    Ok(c_path(s))
 }
 
 /// One word from `table`, in any case.

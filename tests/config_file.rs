@@ -303,3 +303,91 @@ fn bad_command_lines_exit_64_and_help_and_version_exit_0() {
         concat!("stability ", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A path key that names a directory where a file is meant (the indicator
+/// `/run/flags/` made the daemon report a fault at its first poll: a reset
+/// loop on a board) is refused with its line and what the key takes; the
+/// directory key takes a trailing slash and drops it, but not `.`, `..` or `/`.
+#[test]
+fn path_keys_that_name_a_directory_are_rejected_with_the_line_and_what_is_allowed() {
+    let file_keys = [
+        ("general", "indicator_file_path"),
+        ("general", "heartbeat_file_path"),
+        ("watchdog-device", "wdt_path"),
+        ("rtc-device", "rtc_path"),
+    ];
+    for (section, key) in file_keys {
+        for bad in ["$D/flags/", "$D/flags//", "$D/flags/.", "$D/flags/..", "/"] {
+            let sb = Sandbox::new("dirpath");
+            std::fs::create_dir(sb.path("flags")).unwrap();
+            let extra = if key == "heartbeat_file_path" {
+                "\nheartbeat_timeout = 60"
+            } else {
+                ""
+            };
+            let text = format!(
+                "[general]\nindicator_file_path = $D/flags/fault\n[{section}]\n{key} = {bad}{extra}\n"
+            )
+            .replace("[general]\nindicator_file_path = $D/flags/fault\n[general]\n", "[general]\n")
+            .replace("$D", sb.dir.to_str().unwrap());
+            let line = text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+            let out = check(&sb, &text);
+            assert_eq!(out.code(), Some(78), "{key} = {bad}: {out:?}");
+            let want = format!("{}:{line}: [{section}] {key} = ", sb.p("config.ini"));
+            assert!(
+                out.stderr.lines().any(|l| l.contains(&want)
+                    && l.contains("names a directory")
+                    && l.contains("the path of a file")),
+                "{key} = {bad}: expected `{want}... names a directory ...` in\n{}",
+                out.stderr
+            );
+        }
+    }
+    // state_dir names a directory: a trailing slash is fine (and dropped) ...
+    let sb = Sandbox::new("dirpath-state");
+    let out = check(
+        &sb,
+        "[general]\nindicator_file_path = /run/fault\nstate_dir = /var/lib/stability//\n",
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == "state_dir = /var/lib/stability"),
+        "{out:?}"
+    );
+    // ... but `.` and `..` components and the root directory are not.
+    for bad in [
+        "/",
+        "//",
+        "/var/lib/..",
+        "/var/./lib/stability",
+        "/var/lib/x/../stability",
+    ] {
+        let out = check(
+            &sb,
+            &format!("[general]\nindicator_file_path = /run/fault\nstate_dir = {bad}\n"),
+        );
+        assert_eq!(out.code(), Some(78), "state_dir = {bad}: {out:?}");
+        assert!(
+            out.stderr.contains(":3: [general] state_dir = ")
+                && out.stderr.contains("a directory of its own"),
+            "state_dir = {bad}: {out:?}"
+        );
+    }
+}
+
+/// The daemon itself refuses such a path at start (status 78) instead of
+/// reporting a fault at its first poll.
+#[test]
+fn the_daemon_refuses_an_indicator_path_ending_in_a_slash() {
+    let sb = Sandbox::new("dirpath-daemon");
+    std::fs::create_dir(sb.path("flags")).unwrap();
+    let cfg = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/flags/\nsingle_run = true\nstate_dir = $D/state\n{}",
+        support::SAFE_DEVICES
+    ));
+    let out = run(stability().args(["--config", &cfg]), T);
+    assert_eq!(out.code(), Some(78), "{out:?}");
+    assert!(!out.stderr.contains("resetting"), "{out:?}");
+}
