@@ -532,7 +532,7 @@ fn build(
     let indicator = v.get("general", "indicator_file_path", parse_file_path);
     let hb_path = v.get("general", "heartbeat_file_path", parse_file_path);
     let hb_timeout = v.get("general", "heartbeat_timeout", |s| {
-        positive(parse_duration_ms(s)?)
+        at_least_a_second(parse_duration_ms(s)?)
     });
     let state_dir = v
         .get("general", "state_dir", parse_dir_path)
@@ -572,7 +572,14 @@ fn build(
             .get("watchdog-device", "disarm_on_exit", parse_bool)
             .unwrap_or(true),
         stall_timeout_ms: v
-            .get("watchdog-device", "stall_timeout", parse_duration_ms)
+            .get(
+                "watchdog-device",
+                "stall_timeout",
+                |s| match parse_duration_ms(s)? {
+                    0 => Ok(0),
+                    ms => at_least_a_second(ms).map_err(|e| e + ", or 0 (never stop)"),
+                },
+            )
             .unwrap_or(0),
     };
     let mut watchdog = watchdog;
@@ -642,6 +649,13 @@ fn build(
                 "heartbeat_file_path",
                 "a single run cannot see a heartbeat stop; it only works when the daemon polls",
             );
+        } else if hb.timeout_ms < SLOW_STORAGE_MS {
+            v.warn(
+                warnings,
+                "general",
+                "heartbeat_timeout",
+                "is under 10 s: the heartbeat's writer and this check both wait on storage, and SD cards and eMMC stall for seconds under write load: a healthy board could be reset",
+            );
         }
     }
     if chain.contains(&Device::Watchdog)
@@ -710,6 +724,14 @@ fn check_keepalive(
             "watchdog-device",
             "wdt_mode",
             "= keepalive needs the daemon to keep running: not with single_run or checking_interval = 0",
+        );
+    }
+    if wd.stall_timeout_ms > 0 && wd.stall_timeout_ms < SLOW_STORAGE_MS {
+        v.warn(
+            warnings,
+            "watchdog-device",
+            "stall_timeout",
+            "is under 10 s: SD cards and eMMC stall one check for seconds under write load, and the pings would stop on a healthy board",
         );
     }
     // A ping may come up to one period late; half the timeout leaves room for it.
@@ -878,6 +900,23 @@ fn parse_seconds(s: &str, min: u32, max: u32) -> Result<u32, String> {
         return Err(format!("out of range; allowed: {min} to {max} seconds"));
     }
     Ok(secs as u32)
+}
+
+/// Below this, `heartbeat_timeout` and `stall_timeout` are warned about. A
+/// check is one lstat(2), which waits on storage when the entry is not
+/// cached; SD cards and eMMC stall single requests for seconds during their
+/// garbage collection or behind a burst of writeback (an ext4 commit every
+/// 5 s), and the heartbeat's writer waits on the same storage.
+const SLOW_STORAGE_MS: u64 = 10_000;
+
+/// The floor of `heartbeat_timeout` and `stall_timeout`: a healthy check that
+/// misses the cache takes tens to hundreds of milliseconds on flash.
+fn at_least_a_second(ms: u64) -> Result<u64, String> {
+    if ms < 1000 {
+        Err("must be at least 1 s: one check of a file on a healthy SD card or eMMC can take hundreds of milliseconds".to_owned())
+    } else {
+        Ok(ms)
+    }
 }
 
 fn positive(ms: u64) -> Result<u64, String> {

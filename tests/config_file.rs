@@ -391,3 +391,55 @@ fn the_daemon_refuses_an_indicator_path_ending_in_a_slash() {
     assert_eq!(out.code(), Some(78), "{out:?}");
     assert!(!out.stderr.contains("resetting"), "{out:?}");
 }
+
+/// `stall_timeout` and `heartbeat_timeout` below what one check of a file on
+/// slow flash can take: refused under 1 s, warned about under 10 s.
+#[test]
+fn timeouts_a_slow_flash_lstat_can_exceed_are_refused_or_warned_about() {
+    let sb = Sandbox::new("slow-flash");
+    let keepalive = |stall: &str| {
+        format!(
+            "[general]\nindicator_file_path = /run/fault\n[watchdog-device]\nwdt_mode = keepalive\nstall_timeout = {stall}\n"
+        )
+    };
+    let heartbeat = |timeout: &str| {
+        format!(
+            "[general]\nheartbeat_file_path = /run/hb\nchecking_interval = 200ms\nheartbeat_timeout = {timeout}\n"
+        )
+    };
+    for (text, line, key) in [
+        (keepalive("500ms"), 5, "stall_timeout"),
+        (keepalive("0.999"), 5, "stall_timeout"),
+        (heartbeat("500ms"), 4, "heartbeat_timeout"),
+    ] {
+        let out = check(&sb, &text);
+        assert_eq!(out.code(), Some(78), "{text}: {out:?}");
+        let want = format!("config.ini:{line}: ");
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(key) && l.contains("at least 1 s")),
+            "{text}: {out:?}"
+        );
+    }
+    for (text, line, key) in [
+        (keepalive("3"), 5, "stall_timeout"),
+        (heartbeat("5"), 4, "heartbeat_timeout"),
+    ] {
+        let out = check(&sb, &text);
+        assert_eq!(out.code(), Some(0), "{text}: {out:?}");
+        let want = format!("config.ini:{line}: ");
+        assert!(
+            out.stderr.lines().any(|l| l.contains("warning:")
+                && l.contains(&want)
+                && l.contains(key)
+                && l.contains("under 10 s")),
+            "{text}: {out:?}"
+        );
+    }
+    for text in [keepalive("0"), keepalive("10"), heartbeat("10")] {
+        let out = check(&sb, &text);
+        assert_eq!(out.code(), Some(0), "{text}: {out:?}");
+        assert!(out.stderr.is_empty(), "{text}: {out:?}");
+    }
+}
