@@ -650,12 +650,7 @@ fn build(
                 "a single run cannot see a heartbeat stop; it only works when the daemon polls",
             );
         } else if hb.timeout_ms < SLOW_STORAGE_MS {
-            v.warn(
-                warnings,
-                "general",
-                "heartbeat_timeout",
-                "is under 10 s: the heartbeat's writer and this check both wait on storage, and SD cards and eMMC stall for seconds under write load: a healthy board could be reset",
-            );
+            v.warn(warnings, "general", "heartbeat_timeout", SLOW_STORAGE);
         }
     }
     if chain.contains(&Device::Watchdog)
@@ -727,12 +722,7 @@ fn check_keepalive(
         );
     }
     if wd.stall_timeout_ms > 0 && wd.stall_timeout_ms < SLOW_STORAGE_MS {
-        v.warn(
-            warnings,
-            "watchdog-device",
-            "stall_timeout",
-            "is under 10 s: SD cards and eMMC stall one check for seconds under write load, and the pings would stop on a healthy board",
-        );
+        v.warn(warnings, "watchdog-device", "stall_timeout", SLOW_STORAGE);
     }
     // A ping may come up to one period late; half the timeout leaves room for it.
     if wd.keepalive_interval_ms * 2 > u64::from(wd.keepalive_timeout_s) * 1000 {
@@ -908,12 +898,14 @@ fn parse_seconds(s: &str, min: u32, max: u32) -> Result<u32, String> {
 /// garbage collection or behind a burst of writeback (an ext4 commit every
 /// 5 s), and the heartbeat's writer waits on the same storage.
 const SLOW_STORAGE_MS: u64 = 10_000;
+const SLOW_STORAGE: &str =
+    "is under 10 s: flash can stall a check for seconds, and a healthy board would be reset";
 
 /// The floor of `heartbeat_timeout` and `stall_timeout`: a healthy check that
 /// misses the cache takes tens to hundreds of milliseconds on flash.
 fn at_least_a_second(ms: u64) -> Result<u64, String> {
     if ms < 1000 {
-        Err("must be at least 1 s: one check of a file on a healthy SD card or eMMC can take hundreds of milliseconds".to_owned())
+        Err("must be at least 1 s: one check on healthy flash can take hundreds of ms".to_owned())
     } else {
         Ok(ms)
     }
@@ -993,7 +985,7 @@ fn parse_path(s: &str) -> Result<&str, String> {
     if s.len() >= libc::PATH_MAX as usize {
         return Err("longer than PATH_MAX".to_owned());
     }
-    if s.contains('\0') {
+    if s.bytes().any(|b| b == 0) {
         return Err("contains a NUL byte".to_owned());
     }
     Ok(s)
@@ -1006,10 +998,11 @@ fn parse_path(s: &str) -> Result<&str, String> {
 /// resolve, like the links in it.
 fn parse_file_path(s: &str) -> Result<CString, String> {
     let s = parse_path(s)?;
-    if matches!(s.rsplit('/').next(), Some("" | "." | "..")) {
+    let b = s.as_bytes();
+    let name = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+    if matches!(name, b"" | b"." | b"..") {
         return Err(
-            "names a directory (it ends in `/`, `/.` or `/..`); this key takes the path of a file, ending in its name"
-                .to_owned(),
+            "names a directory (ends in `/`, `.` or `..`): give the path of a file".to_owned(),
         );
     }
     Ok(c_path(s))
@@ -1020,12 +1013,14 @@ fn parse_file_path(s: &str) -> Result<CString, String> {
 /// are created, and `/var/lib/x/../stability` would create `/var/lib/x`. The
 /// root directory is refused too: the guard and the record would sit in `/`.
 fn parse_dir_path(s: &str) -> Result<CString, String> {
-    let s = parse_path(s)?.trim_end_matches('/');
-    if s.is_empty() || s.split('/').any(|c| c == "." || c == "..") {
-        return Err(
-            "must name a directory of its own, without `.` or `..` (e.g. /var/lib/stability)"
-                .to_owned(),
-        );
+    let s = parse_path(s)?;
+    let s = &s[..s.bytes().rposition(|c| c != b'/').map_or(0, |i| i + 1)];
+    if s.is_empty()
+        || s.as_bytes()
+            .split(|&c| c == b'/')
+            .any(|c| c == b"." || c == b"..")
+    {
+        return Err("must be a directory of its own, without `.` or `..`".to_owned());
     }
     Ok(c_path(s))
 }

@@ -337,7 +337,7 @@ fn path_keys_that_name_a_directory_are_rejected_with_the_line_and_what_is_allowe
             assert!(
                 out.stderr.lines().any(|l| l.contains(&want)
                     && l.contains("names a directory")
-                    && l.contains("the path of a file")),
+                    && l.contains("give the path of a file")),
                 "{key} = {bad}: expected `{want}... names a directory ...` in\n{}",
                 out.stderr
             );
