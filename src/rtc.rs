@@ -14,7 +14,6 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use crate::clock::{days_from_civil, Civil};
 use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
@@ -261,9 +260,8 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
 /// Where rtcwake is: PATH first, then the sbin directories a daemon's PATH
 /// (or a missing one) may lack.
 fn find_rtcwake() -> Option<CString> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = crate::fsutil::getenv(b"PATH\0").unwrap_or_default();
     let found = path
-        .as_bytes()
         .split(|&b| b == b':')
         .chain([&b"/usr/sbin"[..], b"/sbin", b"/usr/bin", b"/bin"])
         .filter_map(|dir| {
