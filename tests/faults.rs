@@ -439,3 +439,37 @@ fn a_heartbeat_missing_at_start_gets_one_timeout_of_grace() {
         d.stderr()
     );
 }
+
+/// The unit starts before tmpfiles and the container engine: the indicator's
+/// directory does not exist yet, behind a link that does (`/var/run` ->
+/// `/run`). Created later, with an indicator in it: acted on, and consumed
+/// (unlinked), not left to come back at every boot (the walk that refuses
+/// links met the unresolved `link` and failed with ELOOP).
+#[test]
+fn an_indicator_directory_created_after_start_behind_a_link_is_resolved_and_consumed() {
+    let sb = Sandbox::new("late-dir");
+    std::fs::create_dir(sb.path("run")).unwrap();
+    std::os::unix::fs::symlink("run", sb.path("var-run")).unwrap();
+    let cfg = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/var-run/flags/fault\nchecking_interval = 50ms\nstate_dir = $D/state\n{SAFE_DEVICES}"
+    ));
+    let mut d = Daemon::start(stability().args(["--config", &cfg]));
+    assert!(d.wait_for_log("watching indicator", T), "{}", d.stderr());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(d.child.try_wait().unwrap().is_none(), "{}", d.stderr());
+    std::fs::create_dir(sb.path("run/flags")).unwrap();
+    std::fs::write(sb.path("run/flags/fault"), "late").unwrap();
+    let status = d.wait(T).expect("acts on the indicator");
+    let log = d.stderr();
+    assert_eq!(status.code(), Some(69), "{log}");
+    assert!(log.contains("reason=late"), "{log}");
+    assert!(!log.contains("symlink or not a directory"), "{log}");
+    assert!(
+        !sb.path("run/flags/fault").exists(),
+        "the indicator survived the reset: {log}"
+    );
+    assert!(
+        value(&sb.read("state/reset-record"), "reason") == Some("late"),
+        "{log}"
+    );
+}
