@@ -171,10 +171,19 @@ pub fn out(args: fmt::Arguments) {
 
 /// Writes `text` to standard output as it is.
 pub fn out_str(text: &str) {
-    // SAFETY: descriptor 1 is only borrowed for this call; if it is closed,
-    // write(2) fails with EBADF, which is ignored like any failed print.
-    let stdout = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
-    let _ = write_all(stdout, text.as_bytes());
+    put_str(1, text);
+}
+
+/// Writes `text` to standard error as it is (usage errors, before logging).
+pub fn err_str(text: &str) {
+    put_str(2, text);
+}
+
+fn put_str(fd: i32, text: &str) {
+    // SAFETY: the descriptor is only borrowed for this call; if it is
+    // closed, write(2) fails with EBADF, ignored like any failed print.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = write_all(fd, text.as_bytes());
 }
 
 /// What stderr turned out to be, and so how lines are written.
@@ -276,7 +285,8 @@ impl Sinks {
             Ok(fd) => self.kmsg.store(fd.into_raw_fd(), Relaxed),
             Err(e) => self.kmsg_errno.store(e as i32, Relaxed),
         }
-        let st = nix::sys::stat::fstat(std::io::stderr().as_fd());
+        // SAFETY: descriptor 2 is only borrowed for this call.
+        let st = nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(2) });
         let (kind, fd) = match st.as_ref().map(|st| {
             (
                 SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT,
