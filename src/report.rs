@@ -114,7 +114,7 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
     let holders = sysfs::holders(&watchdog::aliases(num));
     r.put(
         "watchdog.held_by",
-        if holders.is_empty() {
+        if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
             sysfs::watchdog_holder_advice(&holders)
@@ -153,7 +153,7 @@ fn probe_rtc(r: &mut Report, cfg: &Config) {
     let holders = sysfs::holders(&[rtc.num]);
     r.put(
         "rtc.held_by",
-        if holders.is_empty() {
+        if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
             sysfs::show_holders(&holders)

@@ -86,7 +86,7 @@ impl Resolved {
                     format!(
                         "{} is busy: an RTC can be open only once; held by {}",
                         show(&self.dev),
-                        if holders.is_empty() {
+                        if holders.is_empty() && !holders.cut {
                             "an unknown process".to_owned()
                         } else {
                             sysfs::show_holders(&holders)
