@@ -162,7 +162,10 @@ pub struct WatchdogConfig {
 
 #[derive(Clone, Debug)]
 pub struct RtcConfig {
+    /// `rtc_path`, or /dev/rtc when it is not set (`path_set`): the RTC is
+    /// then the first of `rtc::DEFAULT_PATHS` that exists, as hwclock does.
     pub path: CString,
+    pub path_set: bool,
     pub mode: RtcMode,
     pub wake_delay_s: u32,
     pub backend: RtcBackend,
@@ -586,10 +589,10 @@ fn build(
             positive(parse_duration_ms(s)?)
         })
         .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
+    let rtc_path = v.get("rtc-device", "rtc_path", parse_file_path);
     let rtc = RtcConfig {
-        path: v
-            .get("rtc-device", "rtc_path", parse_file_path)
-            .unwrap_or_else(|| c_path("/dev/rtc")),
+        path_set: rtc_path.is_some(),
+        path: rtc_path.unwrap_or_else(|| c_path("/dev/rtc")),
         mode: v
             .get("rtc-device", "rtc_mode", |s| parse_word(s, &RtcMode::ALL))
             .unwrap_or(RtcMode::Off),
@@ -1021,9 +1024,7 @@ fn parse_file_path(s: &str) -> Result<CString, String> {
     let b = s.as_bytes();
     let name = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
     if matches!(name, b"" | b"." | b"..") {
-        return Err(
-            "names a directory (ends in `/`, `.` or `..`): give the path of a file".to_owned(),
-        );
+        return Err("names a directory: give the path of a file".to_owned());
     }
     Ok(c_path(s))
 }
@@ -1085,6 +1086,13 @@ fn parse_chain(s: &str) -> Result<Chain, String> {
     Ok(chain)
 }
 
+/// `key = value` and a newline: one copy of the code for every line of
+/// `to_ini`.
+#[inline(never)]
+fn kv(out: &mut String, key: &str, value: &dyn fmt::Display) {
+    let _ = writeln!(out, "{key} = {value}");
+}
+
 /// A duration in the form the parser reads back: seconds when whole, else ms.
 pub fn fmt_duration(ms: u64) -> impl fmt::Display {
     struct D(u64);
@@ -1105,78 +1113,57 @@ impl Config {
     /// values: what `check-config` prints.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# effective configuration read from {}", self.source);
-        let _ = writeln!(
-            out,
-            "# {}",
-            if self.single_run {
-                "single run: check once, then exit".to_owned()
-            } else {
-                format!("poll every {} s", crate::clock::secs(self.interval_ms))
-            }
-        );
-        let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
-        let _ = writeln!(
-            out,
-            "checking_interval = {}",
-            fmt_duration(self.interval_ms)
-        );
+        let o = &mut out;
+        let _ = writeln!(o, "# effective configuration read from {}", self.source);
+        if self.single_run {
+            o.push_str("# single run: check once, then exit\n");
+        } else {
+            let _ = writeln!(o, "# poll every {} s", crate::clock::secs(self.interval_ms));
+        }
+        o.push_str("[general]\n");
+        kv(o, "recovery_device", &chain_names(&self.chain, ", "));
+        kv(o, "checking_interval", &fmt_duration(self.interval_ms));
         match &self.indicator {
-            Some(p) => writeln!(out, "indicator_file_path = {}", show(p)),
-            None => writeln!(out, "# indicator_file_path is not set"),
+            Some(p) => kv(o, "indicator_file_path", &show(p)),
+            None => o.push_str("# indicator_file_path is not set\n"),
         }
-        .ok();
-        let _ = writeln!(out, "single_run = {}", self.single_run);
+        kv(o, "single_run", &self.single_run);
         match &self.heartbeat {
-            Some(hb) => writeln!(
-                out,
-                "heartbeat_file_path = {}\nheartbeat_timeout = {}",
-                show(&hb.path),
-                fmt_duration(hb.timeout_ms)
-            ),
-            None => writeln!(out, "# heartbeat_file_path is not set: no heartbeat check"),
+            Some(hb) => {
+                kv(o, "heartbeat_file_path", &show(&hb.path));
+                kv(o, "heartbeat_timeout", &fmt_duration(hb.timeout_ms));
+            }
+            None => o.push_str("# heartbeat_file_path is not set: no heartbeat check\n"),
         }
-        .ok();
-        let _ = writeln!(out, "state_dir = {}", show(&self.state_dir));
-        let _ = writeln!(out, "max_resets = {}", self.max_resets);
-        let _ = writeln!(out, "reset_window = {}", fmt_duration(self.reset_window_ms));
-        let _ = writeln!(out, "\n[watchdog-device]");
-        let _ = writeln!(out, "wdt_path = {}", show(&self.watchdog.path));
-        let _ = writeln!(
-            out,
-            "wdt_kill_delay = {}",
-            fmt_duration(self.watchdog.kill_delay_ms)
-        );
-        let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
-        let _ = writeln!(out, "wdt_mode = {}", self.watchdog.mode.name());
-        if self.watchdog.mode == WdtMode::OnFault {
-            let _ = writeln!(
-                out,
-                "# the keepalive keys below apply with wdt_mode = keepalive only"
-            );
+        kv(o, "state_dir", &show(&self.state_dir));
+        kv(o, "max_resets", &self.max_resets);
+        kv(o, "reset_window", &fmt_duration(self.reset_window_ms));
+        let wd = &self.watchdog;
+        o.push_str("\n[watchdog-device]\n");
+        kv(o, "wdt_path", &show(&wd.path));
+        kv(o, "wdt_kill_delay", &fmt_duration(wd.kill_delay_ms));
+        kv(o, "wdt_timeout", &wd.timeout_s);
+        kv(o, "wdt_mode", &wd.mode.name());
+        if wd.mode == WdtMode::OnFault {
+            o.push_str("# the keepalive keys below apply with wdt_mode = keepalive only\n");
         }
-        let _ = writeln!(
-            out,
-            "keepalive_timeout = {}",
-            self.watchdog.keepalive_timeout_s
+        kv(o, "keepalive_timeout", &wd.keepalive_timeout_s);
+        kv(
+            o,
+            "keepalive_interval",
+            &fmt_duration(wd.keepalive_interval_ms),
         );
-        let _ = writeln!(
-            out,
-            "keepalive_interval = {}",
-            fmt_duration(self.watchdog.keepalive_interval_ms)
-        );
-        let _ = writeln!(out, "disarm_on_exit = {}", self.watchdog.disarm_on_exit);
-        let _ = writeln!(
-            out,
-            "stall_timeout = {}",
-            fmt_duration(self.watchdog.stall_timeout_ms)
-        );
-        let _ = writeln!(out, "\n[rtc-device]");
-        let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
-        let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());
-        let _ = writeln!(out, "rtc_wake_delay = {}", self.rtc.wake_delay_s);
-        let _ = writeln!(out, "rtc_backend = {}", self.rtc.backend.name());
+        kv(o, "disarm_on_exit", &wd.disarm_on_exit);
+        kv(o, "stall_timeout", &fmt_duration(wd.stall_timeout_ms));
+        o.push_str("\n[rtc-device]\n");
+        if self.rtc.path_set {
+            kv(o, "rtc_path", &show(&self.rtc.path));
+        } else {
+            let _ = writeln!(o, "# {}", crate::rtc::UNSET);
+        }
+        kv(o, "rtc_mode", &self.rtc.mode.name());
+        kv(o, "rtc_wake_delay", &self.rtc.wake_delay_s);
+        kv(o, "rtc_backend", &self.rtc.backend.name());
         out
     }
 }

@@ -7,7 +7,10 @@
 //! and read it back. Whether the RTC keeps local time or UTC does not matter.
 //! The configured path (`/dev/rtc` is usually a link) is resolved to the real
 //! device first, so the sysfs wakeup control is found (rtcwake, given
-//! `/dev/rtc`, looks for a device named `rtc` and fails).
+//! `/dev/rtc`, looks for a device named `rtc` and fails). Without `rtc_path`
+//! the RTC is the first of /dev/rtc, /dev/rtc0 and /dev/misc/rtc that exists,
+//! hwclock's order: /dev/rtc is a link that udev (or some mdev setups) makes,
+//! and devtmpfs alone has only /dev/rtc0.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -22,8 +25,16 @@ use crate::signals::Signals;
 use crate::sysfs;
 use crate::uapi::{self, RtcTime, RtcWkalrm};
 
+/// Where the RTC is looked for when `rtc_path` is not set, in hwclock's order.
+pub const DEFAULT_PATHS: [&str; 3] = ["/dev/rtc", "/dev/rtc0", "/dev/misc/rtc"];
+/// What an unset `rtc_path` means, for messages.
+pub const UNSET: &str =
+    "rtc_path is not set: the first of /dev/rtc, /dev/rtc0, /dev/misc/rtc that exists";
+
 /// The RTC behind the configured path.
 pub struct Resolved {
+    /// The path used: rtc_path, or the default found.
+    pub path: CString,
     /// The device node, links resolved: /dev/rtc0.
     pub dev: CString,
     pub num: sysfs::DevNum,
@@ -31,11 +42,28 @@ pub struct Resolved {
     pub sysfs: Option<CString>,
 }
 
+/// The RTC of the config: `rtc_path` as given, or the first of
+/// `DEFAULT_PATHS` that exists. What `probe`, `--dry-run` and a fault use.
+pub fn find(cfg: &RtcConfig) -> Result<Resolved, String> {
+    if cfg.path_set {
+        return resolve(&cfg.path);
+    }
+    DEFAULT_PATHS
+        .iter()
+        .filter_map(|p| CString::new(*p).ok())
+        .find(|p| nix::sys::stat::stat(p.as_c_str()).is_ok())
+        .map_or_else(
+            || Err(format!("{UNSET}: none does; is the RTC driver loaded?")),
+            |p| resolve(&p),
+        )
+}
+
 pub fn resolve(path: &CStr) -> Result<Resolved, String> {
     let num = sysfs::char_device(path)
         .map_err(|e| format!("{e}: check rtc_path and that the RTC driver is loaded"))?;
     let dev = crate::fsutil::realpath(path).unwrap_or_else(|| path.to_owned());
     Ok(Resolved {
+        path: path.to_owned(),
         dev,
         num,
         sysfs: sysfs::class_device("rtc", num),
@@ -223,7 +251,10 @@ pub enum Outcome {
 
 /// Sets the alarm and performs `rtc_mode`. Power-off returns only on failure.
 pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
+    if !cfg.path_set {
+        crate::info!("{UNSET}: {}", show(&rtc.path));
+    }
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
@@ -412,7 +443,7 @@ fn exit_words(status: libc::c_int) -> String {
 
 /// What an RTC recovery would do, checked without touching the device: for --dry-run.
 pub fn plan(cfg: &RtcConfig) -> Result<String, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
