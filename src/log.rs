@@ -58,8 +58,9 @@ impl Level {
     }
 }
 
-/// The longest line written; longer text is cut and ends in "...".
-const LINE_MAX: usize = 1024;
+/// The longest line written; longer text is cut and ends in "...". The
+/// kernel refuses a /dev/kmsg record longer than 992 bytes before Linux 6.1.
+const LINE_MAX: usize = 976;
 
 /// A line assembled on the stack.
 pub struct Line {
@@ -79,12 +80,7 @@ impl Line {
 
     /// The text with a final newline; a cut line ends in "...".
     pub fn finish(&mut self) -> &[u8] {
-        self.finish_within(LINE_MAX)
-    }
-
-    /// As `finish`, in at most `max` bytes (at most LINE_MAX).
-    fn finish_within(&mut self, max: usize) -> &[u8] {
-        let room = max - 4;
+        let room = LINE_MAX - 4;
         if self.cut || self.len > room {
             let mut end = self.len.min(room);
             while end > 0 && (self.buf[end] & 0xc0) == 0x80 {
@@ -202,9 +198,6 @@ mod kind {
     /// Syslog datagrams to /dev/log.
     pub const SYSLOG: u8 = 5;
 }
-
-/// The kernel rejects a /dev/kmsg record longer than 992 bytes before 6.1.
-const KMSG_MAX: usize = 976;
 
 /// Syslog's facility `daemon` (3 << 3).
 const LOG_DAEMON: u8 = 24;
@@ -348,11 +341,7 @@ impl Sinks {
         let _ = line.write_fmt(args);
         let dropped = self.dropped.swap(0, Relaxed);
         if dropped > 0 {
-            let _ = write!(
-                line,
-                " ({dropped} earlier log line{} could not be written)",
-                if dropped == 1 { "" } else { "s" }
-            );
+            let _ = write!(line, " (log lines lost before this one: {dropped})");
         }
         if !self.put(kind, line.finish()) {
             self.dropped.fetch_add(dropped + 1, Relaxed);
@@ -415,7 +404,7 @@ impl Sinks {
         }
         let mut line = Line::new();
         let _ = write!(line, "<{}>stability: {args}", level as u8);
-        let bytes = line.finish_within(KMSG_MAX);
+        let bytes = line.finish();
         // The kernel takes a write as one record: never split it.
         // SAFETY: `bytes` is a valid buffer of that length.
         let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
@@ -454,7 +443,7 @@ impl Sinks {
                 self.line(
                     Level::Warning,
                     format_args!(
-                        "cannot write to /dev/kmsg ({}): lines meant to survive a reset will not",
+                        "cannot write to /dev/kmsg ({}): no line will survive a reset",
                         strerror(e)
                     ),
                 );
@@ -565,7 +554,7 @@ mod tests {
         // Three: the missing /dev/kmsg's own warning was skipped too.
         assert_eq!(
             after,
-            "stability: info: before\nstability: notice: after (3 earlier log lines could not be written)\n"
+            "stability: info: before\nstability: notice: after (log lines lost before this one: 3)\n"
         );
     }
 
@@ -598,7 +587,7 @@ mod tests {
         let n = nix::unistd::read(&read_end, &mut buf).unwrap();
         assert_eq!(
             &buf[..n],
-            b"stability: error: through (1 earlier log line could not be written)\n"
+            b"stability: error: through (log lines lost before this one: 1)\n"
         );
     }
 

@@ -176,7 +176,7 @@ impl core::ops::Deref for Holders {
     }
 }
 
-/// The search's bounds (in `show_holders`' words too): a board runs a few
+/// The search's bounds (README "Exit codes, signals, logs"): a board runs a few
 /// hundred processes with tens of descriptors each. Past them the search
 /// stops (`Holders::cut`) and the message says there may be other holders.
 const MAX_PROCESSES: u32 = 4096;
@@ -276,7 +276,7 @@ pub fn show_holders(holders: &Holders) -> String {
     }
     if holders.cut {
         out.push_str(if out.is_empty() { "" } else { "; " });
-        out.push_str("/proc was searched only in part (at most 4096 processes, 1024 descriptors each, 32768 in all): there may be others");
+        out.push_str("/proc searched in part: there may be others");
     }
     out
 }
