@@ -224,6 +224,15 @@ fn a_stopped_reader_loses_lines_and_the_next_line_counts_them() {
     );
     let cat_pid = nix::unistd::Pid::from_raw(cat.0.id() as i32);
     nix::sys::signal::kill(cat_pid, nix::sys::signal::SIGSTOP).unwrap();
+    // A signal is taken when the process next runs: wait until it has been.
+    let stat = format!("/proc/{cat_pid}/stat");
+    let stopped = support::wait_for(T, || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T'))
+        })
+    });
+    assert!(stopped, "cat did not stop");
     let filled = fill(&write_end);
     let mut daemon = Reaped(
         stability()
