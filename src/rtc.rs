@@ -488,6 +488,33 @@ mod tests {
         assert_eq!(to_civil(&tm), Some(at));
     }
 
+    /// The alarm across 2038-01-19T03:14:07Z (where a 32-bit time_t ends)
+    /// and on 2040-02-29: the RTC's time is a calendar, added to in i64.
+    #[test]
+    fn alarms_after_2038_are_computed_in_the_rtc_calendar() {
+        for (now, delay, want) in [
+            ((2038, 1, 19, 3, 13, 30), 60, (138, 0, 19, 3, 14, 30)),
+            ((2040, 2, 28, 23, 59, 30), 60, (140, 1, 29, 0, 0, 30)),
+            ((2099, 12, 31, 23, 59, 0), 120, (200, 0, 1, 0, 1, 0)),
+        ] {
+            let c = Civil {
+                year: now.0,
+                month: now.1,
+                day: now.2,
+                hour: now.3,
+                minute: now.4,
+                second: now.5,
+            };
+            let at = Civil::from_seconds(c.to_seconds().unwrap() + delay);
+            let tm = to_rtc_time(at);
+            assert_eq!(
+                (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec),
+                want
+            );
+            assert_eq!(to_civil(&tm), Some(at));
+        }
+    }
+
     #[test]
     fn invalid_rtc_times_are_refused() {
         let tm = RtcTime {

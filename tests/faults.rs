@@ -372,7 +372,7 @@ fn sigterm_during_the_fault_path_neither_tears_the_record_nor_stops_the_reset() 
 }
 
 /// A container with a broken clock may give the heartbeat file any mtime
-/// (here 1970 and 2037): only changes count, measured on the daemon's boot clock.
+/// (here 1970 and 2100): only changes count, measured on the daemon's boot clock.
 #[test]
 fn heartbeat_mtimes_far_in_the_past_or_future_count_only_as_changes() {
     let sb = Sandbox::new("hb-times");
@@ -380,7 +380,7 @@ fn heartbeat_mtimes_far_in_the_past_or_future_count_only_as_changes() {
     let cfg = sb.config(&format!(
         "[general]\nheartbeat_file_path = $D/hb\nheartbeat_timeout = 2s\nstate_dir = $D/state\nchecking_interval = 50ms\n{SAFE_DEVICES}"
     ));
-    // 2037 rather than 2100: the libc crate's time_t is 32 bits on 32-bit musl.
+    // 2100: time_t is 64 bits on every target (.cargo/config.toml).
     let set_mtime = |secs: u64| {
         let t = nix::sys::time::TimeSpec::from_duration(Duration::from_secs(secs));
         nix::sys::stat::utimensat(
@@ -394,13 +394,13 @@ fn heartbeat_mtimes_far_in_the_past_or_future_count_only_as_changes() {
     };
     let mut d = Daemon::start(stability().args(["--config", &cfg]));
     assert!(d.wait_for_log("watching heartbeat", T), "{}", d.stderr());
-    // Touched every 200 ms with mtimes from 1970 and 2037 for 3 s (longer
+    // Touched every 200 ms with mtimes from 1970 and 2100 for 3 s (longer
     // than the timeout): alive.
     for i in 0..15 {
         set_mtime(if i % 2 == 0 {
             86_400 + i
         } else {
-            2_145_830_400 + i
+            4_102_444_800 + i
         });
         std::thread::sleep(Duration::from_millis(200));
     }
