@@ -12,8 +12,6 @@
 use crate::log::strerror;
 use std::ffi::{CStr, CString};
 use std::fmt::{self, Write as _};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/stability/config.ini";
@@ -172,7 +170,10 @@ pub struct WatchdogConfig {
 
 #[derive(Clone, Debug)]
 pub struct RtcConfig {
+    /// `rtc_path`, or /dev/rtc when it is not set (`path_set`): the RTC is
+    /// then the first of `rtc::DEFAULT_PATHS` that exists, as hwclock does.
     pub path: CString,
+    pub path_set: bool,
     pub mode: RtcMode,
     pub wake_delay_s: u32,
     pub backend: RtcBackend,
@@ -543,13 +544,13 @@ fn build(
         .unwrap_or(5_000);
     let single_run =
         v.get("general", "single_run", parse_bool).unwrap_or(false) || interval_ms == 0;
-    let indicator = v.get("general", "indicator_file_path", parse_path);
-    let hb_path = v.get("general", "heartbeat_file_path", parse_path);
+    let indicator = v.get("general", "indicator_file_path", parse_file_path);
+    let hb_path = v.get("general", "heartbeat_file_path", parse_file_path);
     let hb_timeout = v.get("general", "heartbeat_timeout", |s| {
-        positive(parse_duration_ms(s)?)
+        at_least_a_second(parse_duration_ms(s)?)
     });
     let state_dir = v
-        .get("general", "state_dir", parse_path)
+        .get("general", "state_dir", parse_dir_path)
         .unwrap_or_else(|| c_path("/var/lib/stability"));
     let max_resets = v
         .get("general", "max_resets", |s| parse_int(s, 1, 1000))
@@ -569,7 +570,7 @@ fn build(
         .unwrap_or(0);
     let watchdog = WatchdogConfig {
         path: v
-            .get("watchdog-device", "wdt_path", parse_path)
+            .get("watchdog-device", "wdt_path", parse_file_path)
             .unwrap_or_else(|| c_path("/dev/watchdog")),
         kill_delay_ms: v
             .get("watchdog-device", "wdt_kill_delay", parse_duration_ms)
@@ -594,7 +595,14 @@ fn build(
             .get("watchdog-device", "disarm_on_exit", parse_bool)
             .unwrap_or(true),
         stall_timeout_ms: v
-            .get("watchdog-device", "stall_timeout", parse_duration_ms)
+            .get(
+                "watchdog-device",
+                "stall_timeout",
+                |s| match parse_duration_ms(s)? {
+                    0 => Ok(0),
+                    ms => at_least_a_second(ms).map_err(|e| e + ", or 0 (never stop)"),
+                },
+            )
             .unwrap_or(0),
     };
     let mut watchdog = watchdog;
@@ -603,10 +611,10 @@ fn build(
             positive(parse_duration_ms(s)?)
         })
         .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
+    let rtc_path = v.get("rtc-device", "rtc_path", parse_file_path);
     let rtc = RtcConfig {
-        path: v
-            .get("rtc-device", "rtc_path", parse_path)
-            .unwrap_or_else(|| c_path("/dev/rtc")),
+        path_set: rtc_path.is_some(),
+        path: rtc_path.unwrap_or_else(|| c_path("/dev/rtc")),
         mode: v
             .get("rtc-device", "rtc_mode", |s| parse_word(s, &RtcMode::ALL))
             .unwrap_or(RtcMode::Off),
@@ -664,6 +672,8 @@ fn build(
                 "heartbeat_file_path",
                 "a single run cannot see a heartbeat stop; it only works when the daemon polls",
             );
+        } else if hb.timeout_ms < SLOW_STORAGE_MS {
+            v.warn(warnings, "general", "heartbeat_timeout", SLOW_STORAGE);
         }
     }
     if chain.contains(&Device::Watchdog)
@@ -755,6 +765,9 @@ fn check_keepalive(
             "wdt_mode",
             "= keepalive needs the daemon to keep running: not with single_run or checking_interval = 0",
         );
+    }
+    if wd.stall_timeout_ms > 0 && wd.stall_timeout_ms < SLOW_STORAGE_MS {
+        v.warn(warnings, "watchdog-device", "stall_timeout", SLOW_STORAGE);
     }
     // A ping may come up to one period late; half the timeout leaves room for it.
     if wd.keepalive_interval_ms * 2 > u64::from(wd.keepalive_timeout_s) * 1000 {
@@ -866,9 +879,31 @@ fn c_path(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-/// Shows a C-string path for messages.
-pub fn show(path: &CStr) -> std::path::Display<'_> {
-    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
+/// Shows a C-string path for messages, as Path::display does: its bytes as
+/// UTF-8, each invalid sequence as U+FFFD (without std's padding support,
+/// which the messages do not use: 0.2 KB on armv7).
+pub fn show(path: &CStr) -> Show<'_> {
+    Show(path.to_bytes())
+}
+
+/// See `show`.
+pub struct Show<'a>(&'a [u8]);
+
+impl fmt::Display for Show<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        loop {
+            match core::str::from_utf8(rest) {
+                Ok(text) => return f.write_str(text),
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    f.write_str(core::str::from_utf8(good).unwrap_or_default())?;
+                    f.write_str("\u{fffd}")?;
+                    rest = &bad[e.error_len().unwrap_or(bad.len())..];
+                }
+            }
+        }
+    }
 }
 
 fn unquoted(s: &str) -> Result<&str, String> {
@@ -934,6 +969,25 @@ fn bounded_ms(ms: u64, min: u64, max: u64) -> Result<u64, String> {
         ));
     }
     Ok(ms)
+}
+
+/// Below this, `heartbeat_timeout` and `stall_timeout` are warned about. A
+/// check is one lstat(2), which waits on storage when the entry is not
+/// cached; SD cards and eMMC stall single requests for seconds during their
+/// garbage collection or behind a burst of writeback (an ext4 commit every
+/// 5 s), and the heartbeat's writer waits on the same storage.
+const SLOW_STORAGE_MS: u64 = 10_000;
+const SLOW_STORAGE: &str =
+    "is under 10 s: flash can stall a check for seconds, and a healthy board would be reset";
+
+/// The floor of `heartbeat_timeout` and `stall_timeout`: a healthy check that
+/// misses the cache takes tens to hundreds of milliseconds on flash.
+fn at_least_a_second(ms: u64) -> Result<u64, String> {
+    if ms < 1000 {
+        Err("must be at least 1 s: one check on healthy flash can take hundreds of ms".to_owned())
+    } else {
+        Ok(ms)
+    }
 }
 
 fn positive(ms: u64) -> Result<u64, String> {
@@ -1002,7 +1056,7 @@ pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
 }
 
 /// An absolute path.
-fn parse_path(s: &str) -> Result<CString, String> {
+fn parse_path(s: &str) -> Result<&str, String> {
     let s = unquoted(s)?;
     if !s.starts_with('/') {
         return Err("must be an absolute path (starting with /)".to_owned());
@@ -1010,7 +1064,42 @@ fn parse_path(s: &str) -> Result<CString, String> {
     if s.len() >= libc::PATH_MAX as usize {
         return Err("longer than PATH_MAX".to_owned());
     }
-    CString::new(s).map_err(|_| "contains a NUL byte".to_owned())
+    if s.bytes().any(|b| b == 0) {
+        return Err("contains a NUL byte".to_owned());
+    }
+    Ok(s)
+}
+
+/// The path of a file (the indicator, the heartbeat, a device node): it must
+/// end in the file's name. `/run/flags/`, `/run/flags/.` or `/..` name a
+/// directory, which lstat finds at once: an indicator path like that was a
+/// fault at the first poll. `.` and `..` inside the path are the kernel's to
+/// resolve, like the links in it.
+fn parse_file_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?;
+    let b = s.as_bytes();
+    let name = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+    if matches!(name, b"" | b"." | b"..") {
+        return Err("names a directory: give the path of a file".to_owned());
+    }
+    Ok(c_path(s))
+}
+
+/// The path of a directory stability creates and writes (state_dir). A
+/// trailing slash is dropped. `.` and `..` are refused: its missing parents
+/// are created, and `/var/lib/x/../stability` would create `/var/lib/x`. The
+/// root directory is refused too: the guard and the record would sit in `/`.
+fn parse_dir_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?;
+    let s = &s[..s.bytes().rposition(|c| c != b'/').map_or(0, |i| i + 1)];
+    if s.is_empty()
+        || s.as_bytes()
+            .split(|&c| c == b'/')
+            .any(|c| c == b"." || c == b"..")
+    {
+        return Err("must be a directory of its own, without `.` or `..`".to_owned());
+    }
+    Ok(c_path(s))
 }
 
 /// One word from `table`, in any case.
@@ -1053,6 +1142,13 @@ fn parse_chain(s: &str) -> Result<Chain, String> {
     Ok(chain)
 }
 
+/// `key = value` and a newline: one copy of the code for every line of
+/// `to_ini`.
+#[inline(never)]
+fn kv(out: &mut String, key: &str, value: &dyn fmt::Display) {
+    let _ = writeln!(out, "{key} = {value}");
+}
+
 /// A duration in the form the parser reads back: seconds when whole, else ms.
 pub fn fmt_duration(ms: u64) -> impl fmt::Display {
     struct D(u64);
@@ -1073,84 +1169,59 @@ impl Config {
     /// values: what `check-config` prints.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# effective configuration read from {}", self.source);
-        let _ = writeln!(
-            out,
-            "# {}",
-            if self.single_run {
-                "single run: check once, then exit".to_owned()
-            } else {
-                format!("poll every {} s", crate::clock::secs(self.interval_ms))
-            }
-        );
-        let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
-        let _ = writeln!(
-            out,
-            "checking_interval = {}",
-            fmt_duration(self.interval_ms)
-        );
+        let o = &mut out;
+        let _ = writeln!(o, "# effective configuration read from {}", self.source);
+        if self.single_run {
+            o.push_str("# single run: check once, then exit\n");
+        } else {
+            let _ = writeln!(o, "# poll every {} s", crate::clock::secs(self.interval_ms));
+        }
+        o.push_str("[general]\n");
+        kv(o, "recovery_device", &chain_names(&self.chain, ", "));
+        kv(o, "checking_interval", &fmt_duration(self.interval_ms));
         match &self.indicator {
-            Some(p) => writeln!(out, "indicator_file_path = {}", show(p)),
-            None => writeln!(out, "# indicator_file_path is not set"),
+            Some(p) => kv(o, "indicator_file_path", &show(p)),
+            None => o.push_str("# indicator_file_path is not set\n"),
         }
-        .ok();
-        let _ = writeln!(out, "single_run = {}", self.single_run);
+        kv(o, "single_run", &self.single_run);
         match &self.heartbeat {
-            Some(hb) => writeln!(
-                out,
-                "heartbeat_file_path = {}\nheartbeat_timeout = {}",
-                show(&hb.path),
-                fmt_duration(hb.timeout_ms)
-            ),
-            None => writeln!(out, "# heartbeat_file_path is not set: no heartbeat check"),
+            Some(hb) => {
+                kv(o, "heartbeat_file_path", &show(&hb.path));
+                kv(o, "heartbeat_timeout", &fmt_duration(hb.timeout_ms));
+            }
+            None => o.push_str("# heartbeat_file_path is not set: no heartbeat check\n"),
         }
-        .ok();
-        let _ = writeln!(out, "state_dir = {}", show(&self.state_dir));
-        let _ = writeln!(out, "max_resets = {}", self.max_resets);
-        let _ = writeln!(out, "reset_window = {}", fmt_duration(self.reset_window_ms));
-        let _ = writeln!(
-            out,
-            "reset_deadline = {}",
-            fmt_duration(self.reset_deadline_ms)
-        );
-        let _ = writeln!(out, "realtime_priority = {}", self.realtime_priority);
-        let _ = writeln!(out, "\n[watchdog-device]");
-        let _ = writeln!(out, "wdt_path = {}", show(&self.watchdog.path));
-        let _ = writeln!(
-            out,
-            "wdt_kill_delay = {}",
-            fmt_duration(self.watchdog.kill_delay_ms)
-        );
-        let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
-        let _ = writeln!(out, "wdt_mode = {}", self.watchdog.mode.name());
-        if self.watchdog.mode == WdtMode::OnFault {
-            let _ = writeln!(
-                out,
-                "# the keepalive keys below apply with wdt_mode = keepalive only"
-            );
+        kv(o, "state_dir", &show(&self.state_dir));
+        kv(o, "max_resets", &self.max_resets);
+        kv(o, "reset_window", &fmt_duration(self.reset_window_ms));
+        kv(o, "reset_deadline", &fmt_duration(self.reset_deadline_ms));
+        kv(o, "realtime_priority", &self.realtime_priority);
+        let wd = &self.watchdog;
+        o.push_str("\n[watchdog-device]\n");
+        kv(o, "wdt_path", &show(&wd.path));
+        kv(o, "wdt_kill_delay", &fmt_duration(wd.kill_delay_ms));
+        kv(o, "wdt_timeout", &wd.timeout_s);
+        kv(o, "wdt_mode", &wd.mode.name());
+        if wd.mode == WdtMode::OnFault {
+            o.push_str("# the keepalive keys below apply with wdt_mode = keepalive only\n");
         }
-        let _ = writeln!(
-            out,
-            "keepalive_timeout = {}",
-            self.watchdog.keepalive_timeout_s
+        kv(o, "keepalive_timeout", &wd.keepalive_timeout_s);
+        kv(
+            o,
+            "keepalive_interval",
+            &fmt_duration(wd.keepalive_interval_ms),
         );
-        let _ = writeln!(
-            out,
-            "keepalive_interval = {}",
-            fmt_duration(self.watchdog.keepalive_interval_ms)
-        );
-        let _ = writeln!(out, "disarm_on_exit = {}", self.watchdog.disarm_on_exit);
-        let _ = writeln!(
-            out,
-            "stall_timeout = {}",
-            fmt_duration(self.watchdog.stall_timeout_ms)
-        );
-        let _ = writeln!(out, "\n[rtc-device]");
-        let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
-        let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());
-        let _ = writeln!(out, "rtc_wake_delay = {}", self.rtc.wake_delay_s);
-        let _ = writeln!(out, "rtc_backend = {}", self.rtc.backend.name());
+        kv(o, "disarm_on_exit", &wd.disarm_on_exit);
+        kv(o, "stall_timeout", &fmt_duration(wd.stall_timeout_ms));
+        o.push_str("\n[rtc-device]\n");
+        if self.rtc.path_set {
+            kv(o, "rtc_path", &show(&self.rtc.path));
+        } else {
+            let _ = writeln!(o, "# {}", crate::rtc::UNSET);
+        }
+        kv(o, "rtc_mode", &self.rtc.mode.name());
+        kv(o, "rtc_wake_delay", &self.rtc.wake_delay_s);
+        kv(o, "rtc_backend", &self.rtc.backend.name());
         out
     }
 }
@@ -1158,6 +1229,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     fn ok(text: &str) -> Config {
         match parse(text, "t.ini") {
@@ -1174,6 +1246,24 @@ mod tests {
     }
 
     const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn paths_are_shown_as_path_display_shows_them() {
+        for bytes in [
+            &b"/run/x"[..],
+            b"/run/\xff\xfe/x",
+            "/run/é/\u{1f600}".as_bytes(),
+            b"/run/\xe2\x82",
+            b"\xc3",
+            b"",
+        ] {
+            let c = CString::new(bytes).unwrap();
+            let want = std::path::Path::new(std::ffi::OsStr::from_bytes(bytes))
+                .display()
+                .to_string();
+            assert_eq!(show(&c).to_string(), want, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn values_are_quoted_as_debug_quotes_them() {

@@ -97,3 +97,18 @@ pub fn proc_fd_path<Fd: std::os::fd::AsRawFd>(fd: &Fd) -> heapless::String<32> {
     let _ = write!(path, "/proc/self/fd/{}", fd.as_raw_fd());
     path
 }
+
+/// The value of environment variable `name` (given with its final NUL:
+/// `b"PATH\0"`), if set. (std::env::var_os
+/// copies it under std's environment lock: 0.5 KB on armv7 for the two
+/// variables read here.)
+pub fn getenv(name: &[u8]) -> Option<&'static [u8]> {
+    let name = CStr::from_bytes_with_nul(name).ok()?;
+    // SAFETY: getenv(3) only reads the environment and returns a pointer
+    // into it or NULL. Nothing in this program changes the environment (no
+    // setenv, putenv or std::env::set_var), so the string stays valid and
+    // unchanged for the life of the process.
+    let value = unsafe { libc::getenv(name.as_ptr()) };
+    // SAFETY: a non-NULL result is a NUL-terminated string (see above).
+    (!value.is_null()).then(|| unsafe { CStr::from_ptr(value) }.to_bytes())
+}

@@ -15,12 +15,18 @@
 //! configured path, such as /var/run -> /run, are the administrator's) and is
 //! then walked component by component without following links, so a
 //! container that turns a directory into a link cannot redirect a read or an
-//! unlink to the host's files.
+//! unlink to the host's files. A directory that does not exist at start-up
+//! (the daemon starts before tmpfiles and the container engine) is resolved
+//! when it appears: until then each poll is one lstat of the directory
+//! instead of the indicator. Links in it are followed then, as at start-up:
+//! if an untrusted container could create that directory, create it before
+//! stability starts.
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, lstat, FileStat, Mode, SFlag};
 use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
+use std::cell::OnceCell;
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
@@ -37,12 +43,18 @@ pub type Reason = heapless::String<REASON_BYTES>;
 /// The indicator's path, split for safe access.
 #[derive(Clone, Debug)]
 pub struct Indicator {
-    /// The path polled with lstat: the resolved directory plus the name.
+    /// The path polled with lstat: the resolved directory plus the name (as
+    /// configured while the directory has not appeared).
     pub path: CString,
     /// The directory, resolved at start-up when it existed.
     dir: CString,
     /// The last component.
     name: CString,
+    /// The directory and path resolved when the directory appeared; unset
+    /// while `late` and it has not.
+    found: OnceCell<(CString, CString)>,
+    /// The directory did not exist at start-up.
+    late: bool,
 }
 
 /// What one poll saw.
@@ -62,27 +74,53 @@ impl Indicator {
         let name = CString::new(&bytes[cut + 1..]).unwrap_or_default();
         let dir_bytes = if cut == 0 { &b"/"[..] } else { &bytes[..cut] };
         let dir_bytes = CString::new(dir_bytes).unwrap_or_default();
-        let dir = fsutil::realpath(&dir_bytes).unwrap_or(dir_bytes);
-        let mut path = dir.as_bytes().to_vec();
-        if path.last() != Some(&b'/') {
-            path.push(b'/');
-        }
-        path.extend_from_slice(name.as_bytes());
+        let resolved = fsutil::realpath(&dir_bytes);
+        let late = resolved.is_none();
+        let dir = resolved.unwrap_or(dir_bytes);
         Indicator {
-            path: CString::new(path).unwrap_or_default(),
+            path: join(&dir, &name),
             dir,
             name,
+            found: OnceCell::new(),
+            late,
         }
     }
 
-    /// One poll: a single lstat(2), no allocation.
+    /// One poll: a single lstat(2), no allocation (but once, when a
+    /// directory missing at start-up has appeared).
     pub fn presence(&self) -> Presence {
-        presence(&self.path)
+        if !self.late {
+            return presence(&self.path);
+        }
+        if let Some((_, path)) = self.found.get() {
+            return presence(path);
+        }
+        // stat, not lstat: the directory is there once what it names (a
+        // link's target too) is.
+        match nix::sys::stat::stat(self.dir.as_c_str()) {
+            Ok(_) => {
+                // Resolved as at start-up; without /proc it cannot be, and
+                // the path stays as configured, as it would have then.
+                let (_, path) = self.found.get_or_init(|| {
+                    let dir = fsutil::realpath(&self.dir).unwrap_or_else(|| self.dir.clone());
+                    let path = join(&dir, &self.name);
+                    (dir, path)
+                });
+                presence(path)
+            }
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Presence::Absent,
+            Err(e) => Presence::Unknown(e),
+        }
+    }
+
+    /// The directory as resolved so far.
+    fn dir(&self) -> &CStr {
+        self.found.get().map_or(&self.dir, |(dir, _)| dir)
     }
 
     /// Opens the directory without following any link on the way.
     fn open_dir(&self) -> Result<OwnedFd, String> {
-        open_dir_nofollow(&self.dir)
+        open_dir_nofollow(self.dir())
     }
 
     /// The reason the indicator gives: its first bytes if it is a regular
@@ -134,8 +172,18 @@ impl Indicator {
                 ))
             }
         }
-        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(&self.dir), strerror(e)))
+        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(self.dir()), strerror(e)))
     }
+}
+
+/// `dir/name`.
+fn join(dir: &CStr, name: &CStr) -> CString {
+    let mut path = dir.to_bytes().to_vec();
+    if path.last() != Some(&b'/') {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name.to_bytes());
+    CString::new(path).unwrap_or_default()
 }
 
 /// lstat(2) of `path`, classified.

@@ -13,6 +13,8 @@ fn main() -> ExitCode {
 }
 
 fn real_main() -> u8 {
+    // Where log lines go, and /dev/kmsg opened once: before anything logs.
+    stability::log::init();
     let mut argv = Vec::new();
     for (i, arg) in std::env::args_os().enumerate() {
         match arg.into_string() {

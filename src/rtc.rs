@@ -7,14 +7,16 @@
 //! and read it back. Whether the RTC keeps local time or UTC does not matter.
 //! The configured path (`/dev/rtc` is usually a link) is resolved to the real
 //! device first, so the sysfs wakeup control is found (rtcwake, given
-//! `/dev/rtc`, looks for a device named `rtc` and fails).
+//! `/dev/rtc`, looks for a device named `rtc` and fails). Without `rtc_path`
+//! the RTC is the first of /dev/rtc, /dev/rtc0 and /dev/misc/rtc that exists,
+//! hwclock's order: /dev/rtc is a link that udev (or some mdev setups) makes,
+//! and devtmpfs alone has only /dev/rtc0.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use crate::clock::{days_from_civil, Civil};
 use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
@@ -23,8 +25,16 @@ use crate::signals::Signals;
 use crate::sysfs;
 use crate::uapi::{self, RtcTime, RtcWkalrm};
 
+/// Where the RTC is looked for when `rtc_path` is not set, in hwclock's order.
+pub const DEFAULT_PATHS: [&str; 3] = ["/dev/rtc", "/dev/rtc0", "/dev/misc/rtc"];
+/// What an unset `rtc_path` means, for messages.
+pub const UNSET: &str =
+    "rtc_path is not set: the first of /dev/rtc, /dev/rtc0, /dev/misc/rtc that exists";
+
 /// The RTC behind the configured path.
 pub struct Resolved {
+    /// The path used: rtc_path, or the default found.
+    pub path: CString,
     /// The device node, links resolved: /dev/rtc0.
     pub dev: CString,
     pub num: sysfs::DevNum,
@@ -32,11 +42,32 @@ pub struct Resolved {
     pub sysfs: Option<CString>,
 }
 
+/// The RTC of the config: `rtc_path` as given, or the first of
+/// `DEFAULT_PATHS` that exists. What `probe`, `--dry-run` and a fault use.
+pub fn find(cfg: &RtcConfig) -> Result<Resolved, String> {
+    // `/dev/rtc` set explicitly is the seed's default, which its users' config
+    // files carry: it means "the system's RTC", as for hwclock, so a board
+    // without that link (devtmpfs alone) still finds /dev/rtc0.
+    let seed_default = cfg.path.as_bytes() == DEFAULT_PATHS[0].as_bytes();
+    if cfg.path_set && !(seed_default && nix::sys::stat::stat(cfg.path.as_c_str()).is_err()) {
+        return resolve(&cfg.path);
+    }
+    DEFAULT_PATHS
+        .iter()
+        .filter_map(|p| CString::new(*p).ok())
+        .find(|p| nix::sys::stat::stat(p.as_c_str()).is_ok())
+        .map_or_else(
+            || Err(format!("{UNSET}: none does; is the RTC driver loaded?")),
+            |p| resolve(&p),
+        )
+}
+
 pub fn resolve(path: &CStr) -> Result<Resolved, String> {
     let num = sysfs::char_device(path)
         .map_err(|e| format!("{e}: check rtc_path and that the RTC driver is loaded"))?;
     let dev = crate::fsutil::realpath(path).unwrap_or_else(|| path.to_owned());
     Ok(Resolved {
+        path: path.to_owned(),
         dev,
         num,
         sysfs: sysfs::class_device("rtc", num),
@@ -87,7 +118,7 @@ impl Resolved {
                     format!(
                         "{} is busy: an RTC can be open only once; held by {}",
                         show(&self.dev),
-                        if holders.is_empty() {
+                        if holders.is_empty() && !holders.cut {
                             "an unknown process".to_owned()
                         } else {
                             sysfs::show_holders(&holders)
@@ -254,7 +285,16 @@ pub enum Outcome {
 
 /// Sets the alarm and performs `rtc_mode`. Power-off returns only on failure.
 pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
+    if !cfg.path_set {
+        crate::info!("{UNSET}: {}", show(&rtc.path));
+    } else if rtc.path.as_c_str() != cfg.path.as_c_str() {
+        crate::info!(
+            "rtc_path = {} does not exist: the first of /dev/rtc0, /dev/misc/rtc that does: {}",
+            show(&cfg.path),
+            show(&rtc.path)
+        );
+    }
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
@@ -293,9 +333,8 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
 /// Where rtcwake is: PATH first, then the sbin directories a daemon's PATH
 /// (or a missing one) may lack.
 fn find_rtcwake() -> Option<CString> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = crate::fsutil::getenv(b"PATH\0").unwrap_or_default();
     let found = path
-        .as_bytes()
         .split(|&b| b == b':')
         .chain([&b"/usr/sbin"[..], b"/sbin", b"/usr/bin", b"/bin"])
         .filter_map(|dir| {
@@ -446,7 +485,7 @@ fn exit_words(status: libc::c_int) -> String {
 
 /// What an RTC recovery would do, checked without touching the device: for --dry-run.
 pub fn plan(cfg: &RtcConfig) -> Result<String, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
@@ -489,6 +528,33 @@ mod tests {
         assert_eq!(tm.tm_wday, 4); // 2026-01-01 is a Thursday
         assert_eq!(tm.tm_yday, 0);
         assert_eq!(to_civil(&tm), Some(at));
+    }
+
+    /// The alarm across 2038-01-19T03:14:07Z (where a 32-bit time_t ends)
+    /// and on 2040-02-29: the RTC's time is a calendar, added to in i64.
+    #[test]
+    fn alarms_after_2038_are_computed_in_the_rtc_calendar() {
+        for (now, delay, want) in [
+            ((2038, 1, 19, 3, 13, 30), 60, (138, 0, 19, 3, 14, 30)),
+            ((2040, 2, 28, 23, 59, 30), 60, (140, 1, 29, 0, 0, 30)),
+            ((2099, 12, 31, 23, 59, 0), 120, (200, 0, 1, 0, 1, 0)),
+        ] {
+            let c = Civil {
+                year: now.0,
+                month: now.1,
+                day: now.2,
+                hour: now.3,
+                minute: now.4,
+                second: now.5,
+            };
+            let at = Civil::from_seconds(c.to_seconds().unwrap() + delay);
+            let tm = to_rtc_time(at);
+            assert_eq!(
+                (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec),
+                want
+            );
+            assert_eq!(to_civil(&tm), Some(at));
+        }
     }
 
     #[test]

@@ -400,6 +400,11 @@ impl Worker {
             shared.news.notify_all();
         };
         report(0, None, "reading the reason");
+        if let Some(indicator) = &paths.indicator {
+            // This copy resolves a directory that appeared after start-up
+            // as the main thread's did (one stat, then its realpath).
+            let _ = indicator.presence();
+        }
         let reason = match (&job.reason, &paths.indicator) {
             (Some(r), _) => r.clone(),
             (None, Some(indicator)) => indicator.reason_or_kind(),

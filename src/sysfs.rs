@@ -88,21 +88,45 @@ pub fn attr(dir: &[u8], name: &str) -> Option<String> {
 
 /// Calls `found` with the name of each entry of a directory ("." and ".."
 /// left out) until it returns true; false if it never did, or the directory
-/// cannot be read. A read error ends the listing.
+/// cannot be read. A read error ends the listing. getdents64(2) into a
+/// buffer on the stack: musl's opendir/readdir would allocate and cost 0.3 KB.
 fn any_entry(dir: &CStr, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     use nix::fcntl::OFlag;
-    let Ok(entries) =
-        fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY).and_then(nix::dir::Dir::from_fd)
-    else {
+    use std::os::fd::AsRawFd;
+    let Ok(fd) = fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY) else {
         return false;
     };
-    for entry in entries.into_iter().map_while(Result::ok) {
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." && found(name) {
-            return true;
+    let mut buf = [0u8; 2048];
+    loop {
+        // SAFETY: getdents64(2) writes at most `buf.len()` bytes into `buf`
+        // from the open directory `fd`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        let Some(filled) = usize::try_from(n).ok().filter(|&n| n > 0) else {
+            return false;
+        };
+        // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16,
+        // d_type u8, then the NUL-terminated name.
+        let mut at = 0;
+        while at + 19 < filled {
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            let record = &buf[at + 19..(at + reclen).min(filled)];
+            let name = &record[..record.iter().position(|&b| b == 0).unwrap_or(record.len())];
+            if name != b"." && name != b".." && found(name) {
+                return true;
+            }
+            if reclen == 0 {
+                return false;
+            }
+            at += reclen;
         }
     }
-    false
 }
 
 /// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
@@ -152,37 +176,112 @@ pub struct Holder {
     pub comm: String,
 }
 
-/// Processes with an open file descriptor on any of `nums`.
-pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
-    let mut found = Vec::new();
+/// The processes found holding a device, and whether the search stopped at
+/// one of its bounds before the end of /proc (there may be others).
+#[derive(Clone, Debug, Default)]
+pub struct Holders {
+    pub list: Vec<Holder>,
+    pub cut: bool,
+}
+
+impl core::ops::Deref for Holders {
+    type Target = [Holder];
+    fn deref(&self) -> &[Holder] {
+        &self.list
+    }
+}
+
+/// The search's bounds (README "Exit codes, signals, logs"): a board runs a few
+/// hundred processes with tens of descriptors each. Past them the search
+/// stops (`Holders::cut`) and the message says there may be other holders.
+const MAX_PROCESSES: u32 = 4096;
+const MAX_FDS_PER_PROCESS: u32 = 1024;
+const MAX_FDS: u32 = 32_768;
+
+/// Processes with an open file descriptor on any of `nums`, found with
+/// nothing that can block: readlink(2) of /proc/PID/fd/N returns the name
+/// the kernel keeps for the open file, without a lookup or a call into the
+/// file system behind it, and is compared with the device's name under /dev
+/// (DEVNAME in sysfs). A stat(2) of each descriptor, as before, asked the
+/// file system of every open file, and waited for ever on a dead NFS or FUSE
+/// mount. A holder that opened the device through another name (a node made
+/// with mknod elsewhere, or in another mount namespace) is not found.
+pub fn holders(nums: &[DevNum]) -> Holders {
+    let mut found = Holders::default();
+    // "/dev/watchdog0"
+    let names: Vec<String> = nums
+        .iter()
+        .filter_map(|n| {
+            let dir = format!("/sys/dev/char/{}:{}", n.major, n.minor);
+            let uevent = attr(dir.as_bytes(), "uevent")?;
+            let name = uevent.lines().find_map(|l| l.strip_prefix("DEVNAME="))?;
+            Some(format!("/dev/{name}"))
+        })
+        .collect();
     let me = std::process::id();
+    let (mut processes, mut fds) = (0u32, 0u32);
     let proc = CString::new("/proc").unwrap_or_default();
     any_entry(&proc, &mut |name| {
         let Some(pid) = core::str::from_utf8(name)
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
-            .filter(|&pid| pid != me)
+            .filter(|&pid| pid != me && !names.is_empty())
         else {
             return false;
         };
-        let proc_dir = format!("/proc/{pid}");
-        let fd_dir = join(proc_dir.as_bytes(), "fd");
-        let holds = any_entry(&fd_dir, &mut |fd| {
-            nix::sys::stat::stat(join_bytes(fd_dir.as_bytes(), fd).as_c_str()).is_ok_and(|st| {
-                is_char_device(&st) && nums.contains(&DevNum::of(st.st_rdev as libc::dev_t))
-            })
+        processes += 1;
+        if processes > MAX_PROCESSES || fds >= MAX_FDS {
+            found.cut = true;
+            return true;
+        }
+        // "/proc/PID/fd/N", NUL-terminated, on the stack: no allocation per
+        // descriptor.
+        let mut link = [0u8; 40];
+        let mut len = 0;
+        for part in [&b"/proc/"[..], name, b"/fd/"] {
+            link[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
+        let fd_dir = CString::new(&link[..len - 1]).unwrap_or_default();
+        let (mut seen, mut hit) = (0u32, false);
+        any_entry(&fd_dir, &mut |fd| {
+            if seen == MAX_FDS_PER_PROCESS || fds == MAX_FDS || len + fd.len() >= link.len() {
+                found.cut = true;
+                return true;
+            }
+            seen += 1;
+            fds += 1;
+            link[len..len + fd.len()].copy_from_slice(fd);
+            link[len + fd.len()] = 0;
+            let mut target = [0u8; 64];
+            // SAFETY: `link` is NUL-terminated; readlink(2) writes at most
+            // `target.len()` bytes into `target`.
+            let n = unsafe {
+                libc::readlink(
+                    link.as_ptr().cast(),
+                    target.as_mut_ptr().cast(),
+                    target.len(),
+                )
+            };
+            let target = usize::try_from(n).ok().and_then(|n| target.get(..n));
+            hit = target.is_some_and(|t| names.iter().any(|name| name.as_bytes() == t));
+            hit
         });
-        if holds {
-            let comm = attr(proc_dir.as_bytes(), "comm").unwrap_or_else(|| "?".to_owned());
-            found.push(Holder { pid, comm });
+        if hit {
+            let comm = attr(&link[..len - 4], "comm");
+            found.list.push(Holder {
+                pid,
+                comm: comm.unwrap_or_else(|| "?".to_owned()),
+            });
         }
         false
     });
     found
 }
 
-/// "pid 1 (systemd), pid 812 (watchdog)", or "" when there is none.
-pub fn show_holders(holders: &[Holder]) -> String {
+/// "pid 1 (systemd), pid 812 (watchdog)", or "" when there is none; a
+/// search cut short says so.
+pub fn show_holders(holders: &Holders) -> String {
     let mut out = String::new();
     for (i, h) in holders.iter().enumerate() {
         if i > 0 {
@@ -190,11 +289,15 @@ pub fn show_holders(holders: &[Holder]) -> String {
         }
         let _ = write!(out, "pid {} ({})", h.pid, h.comm);
     }
+    if holders.cut {
+        out.push_str(if out.is_empty() { "" } else { "; " });
+        out.push_str("/proc searched in part: there may be others");
+    }
     out
 }
 
 /// What to do about a watchdog held by someone else, from who holds it.
-pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
+pub fn watchdog_holder_advice(holders: &Holders) -> String {
     // A substring test without str::contains's two-way searcher.
     let has = |comm: &str, word: &str| {
         comm.as_bytes()
@@ -220,7 +323,7 @@ pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
     } else {
         "stop that process, or let stability use another watchdog"
     };
-    if holders.is_empty() {
+    if holders.is_empty() && !holders.cut {
         advice.to_owned()
     } else {
         format!("held by {}; {advice}", show_holders(holders))
@@ -262,12 +365,48 @@ mod tests {
         assert!(found.iter().any(|h| h.pid == child.id()), "{found:?}");
     }
 
+    /// A process with more descriptors than the bound, /dev/null past it:
+    /// not found, and the result says the search was cut short.
+    #[test]
+    fn the_search_is_bounded_and_says_so() {
+        use std::process::{Command, Stdio};
+        let script = "ulimit -n 4096 || exit 3
+            i=10; while [ $i -lt 1100 ]; do eval \"exec $i</dev/zero\"; i=$((i+1)); done
+            exec 1200</dev/null; exec sleep 10";
+        let mut child = Command::new("bash")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let comm = format!("/proc/{}/comm", child.id());
+        let mut ready = false;
+        for _ in 0..1000 {
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let found = holders(&[DevNum { major: 1, minor: 3 }]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(ready, "the child never got its descriptors");
+        assert!(found.cut, "{found:?}");
+        assert!(!found.iter().any(|h| h.pid == child.id()), "{found:?}");
+        assert!(show_holders(&found).contains("there may be others"));
+    }
+
     #[test]
     fn advice_names_the_holder() {
-        let systemd = [Holder {
-            pid: 1,
-            comm: "systemd".into(),
-        }];
+        let systemd = Holders {
+            list: vec![Holder {
+                pid: 1,
+                comm: "systemd".into(),
+            }],
+            cut: false,
+        };
         assert!(watchdog_holder_advice(&systemd).contains("RuntimeWatchdogSec"));
         assert!(watchdog_holder_advice(&systemd).starts_with("held by pid 1 (systemd)"));
     }

@@ -85,11 +85,14 @@ fn parse_devnum(s: &str) -> Option<DevNum> {
     })
 }
 
-/// Why opening the watchdog failed, and what to do about it.
-fn open_error(node: &CStr, e: Errno) -> Msg {
+/// Why opening the watchdog failed, and what to do about it. On the fault
+/// path (`at_fault`) a busy device's holder is not searched for in /proc:
+/// that search allocates, and nothing may there (`stability probe` names it).
+fn open_error(node: &CStr, e: Errno, at_fault: bool) -> Msg {
     let path = show(node);
     match e {
         Errno::ENOENT => msg!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
+        Errno::EBUSY if at_fault => msg!("{path} is busy (EBUSY): a watchdog can be open only once; `stability probe` names the process holding it"),
         Errno::EBUSY => {
             let holders = sysfs::char_device(node).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
             msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
@@ -103,7 +106,7 @@ fn open_error(node: &CStr, e: Errno) -> Msg {
 /// Arms the watchdog for a reset, as described in the module comment, with
 /// `timeout_s` or the nearest timeout the driver takes in direction `search`.
 pub fn arm(cfg: &WatchdogConfig, timeout_s: u32, search: Search) -> Result<Armed, Msg> {
-    let dog = open_checked(&cfg.path)?;
+    let dog = open_checked(&cfg.path, true)?;
     let timeout_s = dog.set_timeout(&cfg.path, timeout_s, search)?;
     let options = dog.options;
     Ok(Armed {
@@ -130,11 +133,12 @@ impl Armed {
 
 /// Opens the watchdog with every check: no O_CREAT, a character device, a
 /// driver that answers WDIOC_GETSUPPORT; logs what it is and enables it.
-pub fn open_checked(node: &CStr) -> Result<Opened, Msg> {
+/// `at_fault`: called after a fault was seen (see `open_error`).
+pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
     let path = show(node);
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
     let fd = crate::fsutil::open(node, OFlag::O_WRONLY | OFlag::O_NOCTTY)
-        .map_err(|e| open_error(node, e))?;
+        .map_err(|e| open_error(node, e, at_fault))?;
     let st = fstat(&fd).map_err(|e| msg!("cannot stat {path}: {}", strerror(e)))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
