@@ -9,8 +9,9 @@
 //! Python's ConfigParser did. Unknown sections and keys are warnings, so a
 //! newer config still runs on an older binary.
 
+use crate::fsutil::show;
 use crate::log::strerror;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt::{self, Write as _};
 
 /// Where the daemon looks when `--config` is not given.
@@ -879,33 +880,6 @@ fn c_path(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-/// Shows a C-string path for messages, as Path::display does: its bytes as
-/// UTF-8, each invalid sequence as U+FFFD (without std's padding support,
-/// which the messages do not use: 0.2 KB on armv7).
-pub fn show(path: &CStr) -> Show<'_> {
-    Show(path.to_bytes())
-}
-
-/// See `show`.
-pub struct Show<'a>(&'a [u8]);
-
-impl fmt::Display for Show<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        loop {
-            match core::str::from_utf8(rest) {
-                Ok(text) => return f.write_str(text),
-                Err(e) => {
-                    let (good, bad) = rest.split_at(e.valid_up_to());
-                    f.write_str(core::str::from_utf8(good).unwrap_or_default())?;
-                    f.write_str("\u{fffd}")?;
-                    rest = &bad[e.error_len().unwrap_or(bad.len())..];
-                }
-            }
-        }
-    }
-}
-
 fn unquoted(s: &str) -> Result<&str, String> {
     if s.len() >= 2 && (s.starts_with('"') || s.starts_with('\'')) {
         return Err("quotes are kept as part of the value; write it without them".to_owned());
@@ -1358,7 +1332,10 @@ mod tests {
     fn form_is_lenient_bom_crlf_comments_colon_case() {
         let text = "\u{feff}; leading comment\r\n  # indented comment\r\n[general] # trailing\r\nINDICATOR_FILE_PATH : /x\r\nchecking_interval=7 ; seven\r\n";
         let c = ok(text);
-        assert_eq!(c.indicator.as_deref().map(CStr::to_bytes), Some(&b"/x"[..]));
+        assert_eq!(
+            c.indicator.as_deref().map(std::ffi::CStr::to_bytes),
+            Some(&b"/x"[..])
+        );
         assert_eq!(c.interval_ms, 7000);
     }
 

@@ -31,14 +31,12 @@ use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::config::show;
-use crate::fsutil;
+use crate::fsutil::show;
+use crate::fsutil::{self, kind};
 use crate::log::strerror;
+use crate::msg::sanitize;
 
-/// How many bytes of the indicator are kept as the reason.
-pub const REASON_BYTES: usize = 256;
-
-pub type Reason = heapless::String<REASON_BYTES>;
+pub use crate::msg::{Reason, REASON_BYTES};
 
 /// The indicator's path, split for safe access.
 #[derive(Clone, Debug)]
@@ -207,20 +205,6 @@ fn file_type(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
 }
 
-/// A file type in words, from an `st_mode`.
-pub fn kind(mode: u32) -> &'static str {
-    match SFlag::from_bits_truncate(mode as libc::mode_t) & SFlag::S_IFMT {
-        SFlag::S_IFREG => "regular file",
-        SFlag::S_IFLNK => "symlink",
-        SFlag::S_IFDIR => "directory",
-        SFlag::S_IFIFO => "FIFO",
-        SFlag::S_IFSOCK => "socket",
-        SFlag::S_IFCHR => "character device",
-        SFlag::S_IFBLK => "block device",
-        _ => "unknown file type",
-    }
-}
-
 /// Opens `dir` as a directory, refusing to follow a symlink in any component.
 pub fn open_dir_nofollow(dir: &CStr) -> Result<OwnedFd, String> {
     let fail = |e: Errno| {
@@ -299,42 +283,9 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
     Ok(())
 }
 
-/// Printable ASCII only: tabs and line breaks become spaces, other bytes '?',
-/// surrounding space trimmed. The result is safe for a terminal, the kernel
-/// log and a `key=value` line.
-pub fn sanitize(bytes: &[u8]) -> Reason {
-    let mut out = Reason::new();
-    for &b in bytes.iter().take(REASON_BYTES) {
-        let c = match b {
-            b'\t' | b'\n' | b'\r' => ' ',
-            0x20..=0x7e => b as char,
-            _ => '?',
-        };
-        let _ = out.push(c);
-    }
-    let trimmed_len = out.trim_end().len();
-    out.truncate(trimmed_len);
-    let lead = out.len() - out.trim_start().len();
-    if lead > 0 {
-        let mut shifted = Reason::new();
-        let _ = shifted.push_str(&out[lead..]);
-        out = shifted;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_keeps_printable_ascii_and_nothing_else() {
-        assert_eq!(sanitize(b"  disk full\n").as_str(), "disk full");
-        assert_eq!(sanitize(b"a\tb\r\nc").as_str(), "a b  c");
-        assert_eq!(sanitize(b"\x1b[31mred\x00\xff").as_str(), "?[31mred??");
-        assert_eq!(sanitize("é".as_bytes()).as_str(), "??");
-        assert_eq!(sanitize(&[b'x'; 1000]).len(), REASON_BYTES);
-    }
 
     #[test]
     fn the_directory_is_split_and_resolved() {

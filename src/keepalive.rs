@@ -25,7 +25,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::clock::{self, secs};
-use crate::config::{show, WatchdogConfig};
+use crate::config::WatchdogConfig;
+use crate::fsutil::show;
 use crate::log::{strerror, Level};
 use crate::msg::Msg;
 use crate::thread::Thread;

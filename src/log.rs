@@ -35,7 +35,9 @@
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering::Relaxed};
-use std::os::fd::{AsFd, IntoRawFd};
+use std::os::fd::IntoRawFd;
+
+use crate::fsutil::write_all;
 
 /// Syslog priorities, as /dev/kmsg and journald understand them.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -140,19 +142,6 @@ impl fmt::Display for Strerror {
             None => write!(f, "error {}", self.0),
         }
     }
-}
-
-/// Writes all of `bytes` to `fd`, retrying after EINTR and partial writes.
-pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> nix::Result<()> {
-    while !bytes.is_empty() {
-        match nix::unistd::write(&fd, bytes) {
-            Ok(0) => return Err(nix::errno::Errno::EIO),
-            Ok(n) => bytes = &bytes[n..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Writes to standard output, unbuffered: one write(2) per call, of text

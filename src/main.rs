@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
+use stability::cli::exit;
 use stability::cli::{self, Command};
 use stability::config::{self, Loaded};
-use stability::monitor::{self, exit, RunOptions};
+use stability::monitor::{self, RunOptions};
 use stability::{error, report, warning};
 
 fn main() -> ExitCode {

@@ -7,7 +7,8 @@
 use std::ffi::CStr;
 
 use crate::clock::{self, fmt_ms};
-use crate::config::{show, Config};
+use crate::config::Config;
+use crate::fsutil::show;
 use crate::guard::Guard;
 use crate::log::strerror;
 use crate::record;
@@ -111,13 +112,13 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
             "none (a legacy driver without /sys/class/watchdog)",
         ),
     }
-    let holders = sysfs::holders(&watchdog::aliases(num));
+    let holders = crate::holders::holders(&watchdog::aliases(num));
     r.put(
         "watchdog.held_by",
         if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
-            sysfs::watchdog_holder_advice(&holders)
+            crate::holders::watchdog_holder_advice(&holders)
         },
     );
 }
@@ -166,13 +167,13 @@ fn probe_rtc(r: &mut Report, cfg: &Config) {
         }
     }
     r.put("rtc.wakeup", rtc.wakeup_state());
-    let holders = sysfs::holders(&[rtc.num]);
+    let holders = crate::holders::holders(&[rtc.num]);
     r.put(
         "rtc.held_by",
         if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
-            sysfs::show_holders(&holders)
+            crate::holders::show_holders(&holders)
         },
     );
 }

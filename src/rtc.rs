@@ -14,12 +14,12 @@
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::clock::{days_from_civil, Civil};
-use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
+use crate::config::{RtcBackend, RtcConfig, RtcMode};
+use crate::fsutil::show;
 use crate::log::strerror;
 use crate::signals::Signals;
 use crate::sysfs;
@@ -104,7 +104,7 @@ impl Resolved {
             return Ok(());
         }
         crate::fsutil::open(file.as_c_str(), OFlag::O_WRONLY | OFlag::O_TRUNC)
-            .and_then(|fd| crate::log::write_all(&fd, b"enabled"))
+            .and_then(|fd| crate::fsutil::write_all(&fd, b"enabled"))
             .map_err(|e| format!("cannot enable wakeup in {}: {}", show(&file), strerror(e)))?;
         crate::info!("{}: wakeup enabled ({})", show(&self.dev), show(&file));
         Ok(())
@@ -114,14 +114,14 @@ impl Resolved {
         crate::fsutil::open(self.dev.as_c_str(), OFlag::O_RDONLY | OFlag::O_NOCTTY).map_err(|e| {
             match e {
                 Errno::EBUSY => {
-                    let holders = sysfs::holders(&[self.num]);
+                    let holders = crate::holders::holders(&[self.num]);
                     format!(
                         "{} is busy: an RTC can be open only once; held by {}",
                         show(&self.dev),
                         if holders.is_empty() && !holders.cut {
                             "an unknown process".to_owned()
                         } else {
-                            sysfs::show_holders(&holders)
+                            crate::holders::show_holders(&holders)
                         }
                     )
                 }
@@ -382,13 +382,13 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
         .flat_map(|(flag, value)| [flag.as_bytes(), value])
         .filter_map(|a| CString::new(a).ok())
         .collect();
-    let status = spawn_and_wait(&program, &argv)
+    let status = crate::process::spawn_and_wait(&program, &argv)
         .map_err(|e| format!("cannot run {}: {}", show(&program), strerror(e)))?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
             "{} {}; its own message is above",
             show(&program),
-            exit_words(status)
+            crate::process::exit_words(status)
         ));
     }
     match cfg.mode {
@@ -406,80 +406,6 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
                 slept_ms: crate::clock::boottime_ms() - before,
             })
         }
-    }
-}
-
-/// Runs `program` with `args` (argv[0] is the program) and waits for it:
-/// posix_spawn(3), never a shell. The child inherits the standard streams
-/// and the environment, and starts as std::process::Command would start it:
-/// with an empty signal mask and the default disposition of the signals this
-/// daemon blocks, handles or ignores (SIGPIPE). Returns the wait status.
-fn spawn_and_wait(program: &CStr, args: &[CString]) -> nix::Result<libc::c_int> {
-    extern "C" {
-        static environ: *const *mut libc::c_char;
-    }
-    let mut argv: Vec<*mut libc::c_char> = Vec::with_capacity(args.len() + 2);
-    argv.push(program.as_ptr().cast_mut());
-    argv.extend(args.iter().map(|a| a.as_ptr().cast_mut()));
-    argv.push(core::ptr::null_mut());
-    let mut defaults = SigSet::empty();
-    for s in [
-        Signal::SIGPIPE,
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-    ] {
-        defaults.add(s);
-    }
-    let no_mask = SigSet::empty();
-    let mut attr = core::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
-    // SAFETY: `attr` is writable storage for the attribute object it initializes.
-    Errno::result(unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) })?;
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: `attr` was initialized above and is destroyed once, here; the
-    // sets are valid sigset_t; `argv` is a null-terminated array of pointers
-    // to C strings that outlive the call, and `environ` is the process's own
-    // null-terminated environment, as execve(2) takes them.
-    let spawned = unsafe {
-        let attr = attr.as_mut_ptr();
-        libc::posix_spawnattr_setsigmask(attr, no_mask.as_ref());
-        libc::posix_spawnattr_setsigdefault(attr, defaults.as_ref());
-        libc::posix_spawnattr_setflags(
-            attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
-        );
-        let rc = libc::posix_spawn(
-            &mut pid,
-            program.as_ptr(),
-            core::ptr::null(),
-            attr,
-            argv.as_ptr(),
-            environ,
-        );
-        libc::posix_spawnattr_destroy(attr);
-        rc
-    };
-    if spawned != 0 {
-        return Err(Errno::from_raw(spawned));
-    }
-    let mut status: libc::c_int = 0;
-    loop {
-        // SAFETY: waits for the child spawned above; `status` is a writable int.
-        match Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }) {
-            Ok(_) => return Ok(status),
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn exit_words(status: libc::c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        format!("was killed by signal {}", libc::WTERMSIG(status))
-    } else {
-        "failed".to_owned()
     }
 }
 

@@ -16,7 +16,8 @@ use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::config::{show, WatchdogConfig};
+use crate::config::WatchdogConfig;
+use crate::fsutil::show;
 use crate::log::strerror;
 use crate::msg;
 use crate::msg::{Msg, Text};
@@ -94,8 +95,8 @@ fn open_error(node: &CStr, e: Errno, at_fault: bool) -> Msg {
         Errno::ENOENT => msg!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
         Errno::EBUSY if at_fault => msg!("{path} is busy (EBUSY): a watchdog can be open only once; `stability probe` names the process holding it"),
         Errno::EBUSY => {
-            let holders = sysfs::char_device(node).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
-            msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
+            let holders = sysfs::char_device(node).map(|n| crate::holders::holders(&aliases(n))).unwrap_or_default();
+            msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", crate::holders::watchdog_holder_advice(&holders))
         }
         Errno::EACCES | Errno::EPERM => msg!("{path}: permission denied; stability must run as root"),
         Errno::ENXIO | Errno::ENODEV => msg!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
@@ -145,7 +146,7 @@ pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
         return Err(msg!(
             "{path} is a {}, not a watchdog device: a tool that opened it with O_CREAT while no driver was loaded \
              may have created it (py-stability-iot did); remove it and load the watchdog driver",
-            crate::indicator::kind(st.st_mode as u32)
+            crate::fsutil::kind(st.st_mode as u32)
         ));
     }
     let raw = fd.as_raw_fd();
@@ -170,7 +171,7 @@ pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
         }
         e => msg!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
     })?;
-    let identity = crate::indicator::sanitize(until_nul(&info.identity));
+    let identity = crate::msg::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;
     // SAFETY: valid descriptor; `bootstatus` is a writable int as the request encodes.
     let boot =
@@ -412,11 +413,11 @@ pub fn plan(cfg: &WatchdogConfig) -> Result<String, String> {
             }
         }
     }
-    let holders = sysfs::holders(&aliases(num));
+    let holders = crate::holders::holders(&aliases(num));
     if !holders.is_empty() {
         return Err(format!(
             "{out}: {}",
-            sysfs::watchdog_holder_advice(&holders)
+            crate::holders::watchdog_holder_advice(&holders)
         ));
     }
     Ok(out)
