@@ -601,120 +601,135 @@ pub fn parse(text: &str, source: &str) -> Result<Loaded, Rejected> {
 /// The INI layer: sections and keys, comments, duplicates, unknown names.
 fn scan<'a>(text: &'a str, errors: &mut Vec<Diag>, warnings: &mut Vec<Diag>) -> Vec<Entry<'a>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut entries: Vec<Entry<'a>> = Vec::new();
-    // The current section: known (Some(name)), unknown (None), or none yet.
-    let mut section: Option<Option<&'static str>> = None;
-    let mut seen_sections: Vec<(&'static str, u32)> = Vec::new();
+    let mut scan = Scan {
+        entries: Vec::new(),
+        section: None,
+        seen_sections: Vec::new(),
+        errors,
+        warnings,
+    };
     let mut parser = ini_core::Parser::new(text).comment_char(b'#');
     loop {
         let line = parser.line() + 1;
         let Some(item) = parser.next() else { break };
-        let (key, value) = match item {
-            ini_core::Item::SectionEnd | ini_core::Item::Blank | ini_core::Item::Comment(_) => {
-                continue
-            }
-            ini_core::Item::Section(name) => {
-                section = Some(open_section(
-                    name,
-                    line,
-                    &mut seen_sections,
-                    errors,
-                    warnings,
-                ));
-                continue;
-            }
+        match item {
+            ini_core::Item::SectionEnd | ini_core::Item::Blank | ini_core::Item::Comment(_) => {}
+            ini_core::Item::Section(name) => scan.open(name, line),
             // A line starting with '[' but not ending in ']': a header followed by
-            // a comment, or a malformed one; the no-'=' branch below sorts them out.
-            ini_core::Item::Error(text) => (text, None),
-            ini_core::Item::Property(key, value) => (key, value),
-        };
+            // a comment, or a malformed one; `line` sorts them out.
+            ini_core::Item::Error(text) => scan.line(line, text, None),
+            ini_core::Item::Property(key, value) => scan.line(line, key, value),
+        }
+    }
+    scan.entries
+}
+
+/// The INI layer's state while it reads a file.
+struct Scan<'a, 'e> {
+    entries: Vec<Entry<'a>>,
+    /// The current section: known (Some(name)), unknown (None), or none yet.
+    section: Option<Option<&'static str>>,
+    seen_sections: Vec<(&'static str, u32)>,
+    errors: &'e mut Vec<Diag>,
+    warnings: &'e mut Vec<Diag>,
+}
+
+impl<'a> Scan<'a, '_> {
+    fn open(&mut self, name: &str, line: u32) {
+        self.section = Some(open_section(
+            name,
+            line,
+            &mut self.seen_sections,
+            self.errors,
+            self.warnings,
+        ));
+    }
+
+    fn error(&mut self, line: u32, message: String) {
+        self.errors.push(Diag::new(line, message));
+    }
+
+    /// A line that is not a plain `[section]`: `key = value`, or without
+    /// '=' an indented section header, `key: value`, or junk.
+    fn line(&mut self, line: u32, key: &'a str, value: Option<&'a str>) {
         let key = key.trim();
         if key.starts_with('#') || key.starts_with(';') || (key.is_empty() && value.is_none()) {
-            continue;
+            return;
         }
         let (key, value) = match value {
             Some(value) => (key, value),
             None => {
-                // A line without '=': an indented section header, `key: value`, or junk.
                 let header = strip_comment(key);
                 if header.starts_with('[') {
                     if header.len() >= 2 && header.ends_with(']') {
-                        let name = &header[1..header.len() - 1];
-                        section = Some(open_section(
-                            name,
-                            line,
-                            &mut seen_sections,
-                            errors,
-                            warnings,
-                        ));
+                        self.open(&header[1..header.len() - 1], line);
                     } else {
-                        errors.push(Diag::new(
+                        self.error(
                             line,
                             format!("malformed section header `{header}`; expected `[name]`"),
-                        ));
+                        );
                     }
-                    continue;
+                    return;
                 }
                 match key.split_once(':') {
                     Some((k, v)) => (k.trim(), v),
                     None => {
-                        errors.push(Diag::new(
+                        self.error(
                             line,
                             format!("`{key}` is not `key = value`, a [section] or a comment"),
-                        ));
-                        continue;
+                        );
+                        return;
                     }
                 }
             }
         };
+        self.property(line, key, value);
+    }
+
+    /// `key = value` in the current section.
+    fn property(&mut self, line: u32, key: &'a str, value: &'a str) {
         if key.starts_with('[') {
-            errors.push(Diag::new(line, format!("malformed section header `{key}`")));
-            continue;
+            return self.error(line, format!("malformed section header `{key}`"));
         }
         if key.is_empty() {
-            errors.push(Diag::new(line, "a value without a key".to_owned()));
-            continue;
+            return self.error(line, "a value without a key".to_owned());
         }
-        let section = match section {
+        let section = match self.section {
             None => {
-                errors.push(Diag::new(
+                return self.error(
                     line,
                     format!("`{key}` comes before any [section]; put it under [general]"),
-                ));
-                continue;
+                )
             }
-            Some(None) => continue, // inside an unknown section: already warned about
+            Some(None) => return, // inside an unknown section: already warned about
             Some(Some(section)) => section,
         };
         let value = strip_comment(value.trim());
         let Some(known) = known_key(section, key) else {
-            warnings.push(Diag::new(
+            self.warnings.push(Diag::new(
                 line,
                 format!("unknown key `{key}` in [{section}] (ignored)"),
             ));
-            continue;
+            return;
         };
-        if let Some(first) = entries
+        if let Some(first) = self
+            .entries
             .iter()
             .find(|e| e.section == section && e.key == known)
         {
-            errors.push(Diag::new(
+            let first = first.line;
+            return self.error(
                 line,
-                format!(
-                    "[{section}] {known} is set twice (first on line {}); keep one",
-                    first.line
-                ),
-            ));
-            continue;
+                format!("[{section}] {known} is set twice (first on line {first}); keep one"),
+            );
         }
-        entries.push(Entry {
+        self.entries.push(Entry {
             section,
             key: known,
             value,
             line,
         });
     }
-    entries
 }
 
 /// Opens a section; a known one may appear once. Only known sections are
@@ -841,7 +856,32 @@ fn build(
             None
         }
     };
-    if indicator.is_none() && heartbeat.is_none() && !v.has("general", "indicator_file_path") {
+    let config = Config {
+        source: source.to_owned(),
+        chain,
+        interval_ms,
+        single_run,
+        indicator,
+        heartbeat,
+        state_dir,
+        max_resets,
+        reset_window_ms,
+        reset_deadline_ms,
+        realtime_priority,
+        watchdog,
+        rtc,
+    };
+    cross_check(&mut v, warnings, &config);
+    Some(config)
+}
+
+/// The checks between keys: what each key alone cannot tell.
+fn cross_check(v: &mut Values, warnings: &mut Vec<Diag>, cfg: &Config) {
+    let (chain, watchdog, rtc) = (&cfg.chain, &cfg.watchdog, &cfg.rtc);
+    let (single_run, interval_ms) = (cfg.single_run, cfg.interval_ms);
+    let reset_deadline_ms = cfg.reset_deadline_ms;
+    let heartbeat = &cfg.heartbeat;
+    if cfg.indicator.is_none() && heartbeat.is_none() && !v.has("general", "indicator_file_path") {
         v.errors.push(Diag::new(
             0,
             "nothing to watch: set [general] indicator_file_path (or heartbeat_file_path)"
@@ -877,7 +917,7 @@ fn build(
             "is shorter than wdt_timeout + 2 s: the watchdog may not get the time to reset the board",
         );
     }
-    check_keepalive(&mut v, warnings, &watchdog, single_run);
+    check_keepalive(v, warnings, watchdog, single_run);
     if chain.contains(&Device::Watchdog)
         && reset_deadline_ms <= u64::from(watchdog.timeout_s) * 1000
     {
@@ -898,22 +938,6 @@ fn build(
             "is shorter than reset_deadline + 10 s: a power-off while storage hangs can take as long as the storage's own timeouts, and an alarm that fires before the power is off leaves the board off",
         );
     }
-
-    Some(Config {
-        source: source.to_owned(),
-        chain,
-        interval_ms,
-        single_run,
-        indicator,
-        heartbeat,
-        state_dir,
-        max_resets,
-        reset_window_ms,
-        reset_deadline_ms,
-        realtime_priority,
-        watchdog,
-        rtc,
-    })
 }
 
 /// The keepalive keys' cross-checks.
