@@ -14,6 +14,10 @@ mark() {
     if [ -n "$MARK_TTY" ]; then
         echo "$1" >&9
         echo "@@MARK $1"
+        # stability_kmsg=1: the marker also in the kernel log, so the console
+        # shows the guest kernel's timestamp of it (see Run.guest_clock_stall).
+        # shellcheck disable=SC2154 # set by the kernel
+        [ -n "$stability_kmsg" ] && echo "<3>@@KMARK $1" > /dev/kmsg
         return
     fi
     echo "@@MARK $1"
