@@ -128,14 +128,22 @@ pub type Chain = heapless::Vec<Device, 3>;
 
 /// The chain's device names with `sep` between them: "watchdog, rtc".
 pub fn chain_names(chain: &Chain, sep: &str) -> String {
-    let mut out = String::new();
-    for (i, d) in chain.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
+    ChainNames(chain, sep).to_string()
+}
+
+/// The chain's device names, for formatting without allocating.
+pub struct ChainNames<'a>(pub &'a Chain, pub &'a str);
+
+impl fmt::Display for ChainNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            f.write_str(d.name())?;
         }
-        out.push_str(d.name());
+        Ok(())
     }
-    out
 }
 
 /// The heartbeat trigger: reset when `path`'s mtime stops changing.
@@ -185,6 +193,10 @@ pub struct Config {
     pub state_dir: CString,
     pub max_resets: u32,
     pub reset_window_ms: u64,
+    /// From the poll that sees a fault to the reset, whatever blocks.
+    pub reset_deadline_ms: u64,
+    /// SCHED_RR priority, 0 for normal scheduling.
+    pub realtime_priority: u32,
     pub watchdog: WatchdogConfig,
     pub rtc: RtcConfig,
 }
@@ -294,6 +306,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "state_dir",
             "max_resets",
             "reset_window",
+            "reset_deadline",
+            "realtime_priority",
         ],
     ),
     (
@@ -545,6 +559,14 @@ fn build(
             positive(parse_duration_ms(s)?)
         })
         .unwrap_or(3_600_000);
+    let reset_deadline_ms = v
+        .get("general", "reset_deadline", |s| {
+            bounded_ms(parse_duration_ms(s)?, 2_000, 3_600_000)
+        })
+        .unwrap_or(10_000);
+    let realtime_priority = v
+        .get("general", "realtime_priority", |s| parse_int(s, 0, 99))
+        .unwrap_or(0);
     let watchdog = WatchdogConfig {
         path: v
             .get("watchdog-device", "wdt_path", parse_path)
@@ -655,6 +677,26 @@ fn build(
         );
     }
     check_keepalive(&mut v, warnings, &watchdog, single_run);
+    if chain.contains(&Device::Watchdog)
+        && reset_deadline_ms <= u64::from(watchdog.timeout_s) * 1000
+    {
+        v.fail(
+            "general",
+            "reset_deadline",
+            "must be longer than wdt_timeout: the watchdog's short timeout has to fit in the deadline",
+        );
+    }
+    if chain.contains(&Device::Rtc)
+        && rtc.mode == RtcMode::Off
+        && u64::from(rtc.wake_delay_s) * 1000 < reset_deadline_ms + 10_000
+    {
+        v.warn(
+            warnings,
+            "rtc-device",
+            "rtc_wake_delay",
+            "is shorter than reset_deadline + 10 s: a power-off while storage hangs can take as long as the storage's own timeouts, and an alarm that fires before the power is off leaves the board off",
+        );
+    }
     if chain.contains(&Device::Rtc) && rtc.mode == RtcMode::Off && rtc.wake_delay_s < 10 {
         v.warn(
             warnings,
@@ -674,6 +716,8 @@ fn build(
         state_dir,
         max_resets,
         reset_window_ms,
+        reset_deadline_ms,
+        realtime_priority,
         watchdog,
         rtc,
     })
@@ -880,6 +924,18 @@ fn parse_seconds(s: &str, min: u32, max: u32) -> Result<u32, String> {
     Ok(secs as u32)
 }
 
+/// A duration within `min..=max` milliseconds.
+fn bounded_ms(ms: u64, min: u64, max: u64) -> Result<u64, String> {
+    if ms < min || ms > max {
+        return Err(format!(
+            "out of range; allowed: {} to {} s",
+            crate::clock::secs(min),
+            crate::clock::secs(max)
+        ));
+    }
+    Ok(ms)
+}
+
 fn positive(ms: u64) -> Result<u64, String> {
     if ms == 0 {
         Err("must be more than 0".to_owned())
@@ -1053,6 +1109,12 @@ impl Config {
         let _ = writeln!(out, "state_dir = {}", show(&self.state_dir));
         let _ = writeln!(out, "max_resets = {}", self.max_resets);
         let _ = writeln!(out, "reset_window = {}", fmt_duration(self.reset_window_ms));
+        let _ = writeln!(
+            out,
+            "reset_deadline = {}",
+            fmt_duration(self.reset_deadline_ms)
+        );
+        let _ = writeln!(out, "realtime_priority = {}", self.realtime_priority);
         let _ = writeln!(out, "\n[watchdog-device]");
         let _ = writeln!(out, "wdt_path = {}", show(&self.watchdog.path));
         let _ = writeln!(
@@ -1309,6 +1371,7 @@ mod tests {
         assert_eq!(c.interval_ms, 5000);
         assert_eq!(c.state_dir.to_bytes(), b"/var/lib/stability");
         assert_eq!((c.max_resets, c.reset_window_ms), (3, 3_600_000));
+        assert_eq!((c.reset_deadline_ms, c.realtime_priority), (10_000, 0));
         assert_eq!(
             (c.watchdog.timeout_s, c.watchdog.kill_delay_ms),
             (1, 300_000)

@@ -99,6 +99,16 @@ impl Indicator {
         out
     }
 
+    /// The reason for the record and the log: the first bytes, or for an
+    /// empty file or one that is not read, what it is.
+    pub fn reason_or_kind(&self) -> Reason {
+        let mut said = self.reason();
+        if said.is_empty() {
+            let _ = said.push_str("(regular file, empty)");
+        }
+        said
+    }
+
     /// Removes the indicator and makes the removal durable.
     pub fn consume(&self) -> Result<(), String> {
         let dir = self.open_dir()?;

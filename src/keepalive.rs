@@ -3,20 +3,23 @@
 //! OOM storm or the daemon's own death resets the board too, not only a
 //! fault it sees.
 //!
-//! The pings come from a small thread. A poll can block in the kernel (an
-//! lstat on a dead network mount or a hung FUSE filesystem); if the main loop
-//! pinged, such a poll would stop the pings silently and the board would
-//! reset with nothing said. The thread keeps pinging while a poll is stuck
-//! and says so once; with `stall_timeout` set, it stops pinging once a poll
-//! has been stuck that long, after saying so in the kernel log, and the
-//! watchdog resets the board `keepalive_timeout` later.
+//! The pings come from a small thread. The main loop can block in the kernel
+//! (an lstat on a dead network mount or a hung FUSE filesystem, a config
+//! re-read); if it pinged, such a block would stop the pings silently and
+//! the board would reset with nothing said. The thread keeps pinging while
+//! the main loop is stuck and says so once; with `stall_timeout` set, it
+//! stops pinging once the loop has been stuck that long, after saying so in
+//! the kernel log, and the watchdog resets the board `keepalive_timeout`
+//! later.
 //!
-//! A fault takes the on-fault path; the chain's watchdog step then stops the
-//! pings and sets the short `wdt_timeout` on the descriptor held here. A
-//! deliberate stop (SIGTERM) writes the magic 'V' when `disarm_on_exit` is
-//! set; any other end of the process leaves the watchdog armed.
+//! A fault stops the pings at once and sets the watchdog's timeout to what
+//! is left of `reset_deadline`, before any storage is touched (see `plan`);
+//! the chain's watchdog step then sets the short `wdt_timeout` on the
+//! descriptor held here. A deliberate stop (SIGTERM) writes the magic 'V'
+//! when `disarm_on_exit` is set; any other end of the process leaves the
+//! watchdog armed.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::ffi::CString;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -24,20 +27,26 @@ use std::time::Duration;
 use crate::clock::{self, secs};
 use crate::config::{show, WatchdogConfig};
 use crate::log::{strerror, Level};
+use crate::msg::Msg;
+use crate::thread::Thread;
 use crate::uapi;
 use crate::watchdog::{self, Opened, Search};
 
-/// `polling_since` when no poll is under way.
+/// `busy_since` when the main loop is sleeping.
 const IDLE: u32 = 0;
 
 struct Shared {
     dog: Mutex<Option<Opened>>,
-    state: Mutex<State>,
+    /// Only for waking the pinger early (a stop); the flags are atomics, so
+    /// nobody holds a lock while pinging or logging.
+    sleep: Mutex<()>,
     wake: Condvar,
-    /// When the poll under way began: 1 + milliseconds since `base_ms`,
-    /// wrapping (32-bit MIPS has no 64-bit atomics; a poll is far shorter
-    /// than the 49 days a wrap takes), or IDLE.
-    polling_since: AtomicU32,
+    pinging: AtomicBool,
+    stop: AtomicBool,
+    /// When the main loop's current pass began: 1 + milliseconds since
+    /// `base_ms`, wrapping (32-bit MIPS has no 64-bit atomics; a pass is far
+    /// shorter than the 49 days a wrap takes), or IDLE while it sleeps.
+    busy_since: AtomicU32,
     /// CLOCK_BOOTTIME when the keeper started.
     base_ms: u64,
     interval_ms: u64,
@@ -46,11 +55,6 @@ struct Shared {
     /// sysfs said nowayout at start: the magic close cannot stop it.
     nowayout: bool,
     path: CString,
-}
-
-struct State {
-    pinging: bool,
-    stop: bool,
 }
 
 impl Shared {
@@ -63,16 +67,44 @@ impl Shared {
 /// The watchdog, owned and pinged.
 pub struct Keeper {
     shared: Arc<Shared>,
-    thread: Option<Pinger>,
+    thread: Option<Thread>,
+}
+
+/// Closes a watchdog that keepalive mode could not finish setting up: with
+/// the magic 'V' so that it stops, and says what really happened.
+fn give_up(dog: Opened, path: &str, nowayout: bool, timeout: Option<u32>) -> &'static str {
+    let magicclose = dog.options & uapi::WDIOF_MAGICCLOSE != 0;
+    match dog.magic_close() {
+        Ok(()) if nowayout => {
+            crate::durable!(
+                Level::Critical,
+                "keepalive: {path} cannot be stopped (nowayout): it resets the board in {} s",
+                timeout.map_or_else(|| "its current".to_owned(), |t| t.to_string())
+            );
+            "it keeps running (nowayout)"
+        }
+        Ok(()) if magicclose => "it was disarmed (magic close)",
+        Ok(()) => "it was closed (this driver stops it on close)",
+        Err(e) => {
+            crate::durable!(
+                Level::Critical,
+                "keepalive: the magic close of {path} failed ({}): it keeps running and resets the board",
+                strerror(e)
+            );
+            "it keeps running (the magic close failed)"
+        }
+    }
 }
 
 impl Keeper {
     /// Opens the watchdog with every check of the on-fault path, sets the
-    /// keepalive timeout, pings once and starts the pinger.
+    /// keepalive timeout, pings once and starts the pinger. If a step after
+    /// the open fails, the watchdog is disarmed again where it can be, and
+    /// the error says which.
     pub fn start(cfg: &WatchdogConfig) -> Result<Keeper, String> {
         let node = cfg.path.as_c_str();
-        let path = show(node);
-        let dog = watchdog::open_checked(node)?;
+        let path = show(node).to_string();
+        let dog = watchdog::open_checked(node).map_err(|e| format!("{e}; nothing was armed"))?;
         let magicclose = dog.options & uapi::WDIOF_MAGICCLOSE != 0;
         if !magicclose {
             durable!(
@@ -88,7 +120,15 @@ impl Keeper {
                  stability resets the board within the timeout whatever disarm_on_exit says"
             );
         }
-        let timeout_s = dog.set_timeout(node, cfg.keepalive_timeout_s, Search::Down)?;
+        let timeout_s = match dog.set_timeout(node, cfg.keepalive_timeout_s, Search::Down) {
+            Ok(t) => t,
+            Err(e) => {
+                let what = give_up(dog, &path, nowayout, None);
+                return Err(format!(
+                    "{e}; {path} was opened (which started it) and {what}"
+                ));
+            }
+        };
         let mut interval_ms = cfg.keepalive_interval_ms;
         if interval_ms * 2 > u64::from(timeout_s) * 1000 {
             interval_ms = (u64::from(timeout_s) * 1000 / 3).max(100);
@@ -97,20 +137,20 @@ impl Keeper {
                 secs(interval_ms)
             );
         }
-        dog.ping().map_err(|e| {
-            format!(
-                "keepalive: the first ping of {path} failed: {}",
+        if let Err(e) = dog.ping() {
+            let what = give_up(dog, &path, nowayout, Some(timeout_s));
+            return Err(format!(
+                "keepalive: the first ping of {path} failed ({}); {path} was armed and {what}",
                 strerror(e)
-            )
-        })?;
+            ));
+        }
         let shared = Arc::new(Shared {
             dog: Mutex::new(Some(dog)),
-            state: Mutex::new(State {
-                pinging: true,
-                stop: false,
-            }),
+            sleep: Mutex::new(()),
             wake: Condvar::new(),
-            polling_since: AtomicU32::new(IDLE),
+            pinging: AtomicBool::new(true),
+            stop: AtomicBool::new(false),
+            busy_since: AtomicU32::new(IDLE),
             base_ms: clock::boottime_ms(),
             interval_ms,
             stall_ms: cfg.stall_timeout_ms,
@@ -118,7 +158,18 @@ impl Keeper {
             nowayout,
             path: cfg.path.clone(),
         });
-        let thread = Pinger::spawn(shared.clone())?;
+        let thread = match Thread::spawn(shared.clone(), ping_until_stopped) {
+            Ok(t) => t,
+            Err(e) => {
+                let what = match lock(&shared.dog).take() {
+                    Some(dog) => give_up(dog, &path, nowayout, Some(timeout_s)),
+                    None => "it was closed",
+                };
+                return Err(format!(
+                    "keepalive: cannot start the pinger thread ({e}); {path} was armed and {what}"
+                ));
+            }
+        };
         notice!(
             "keepalive: {path} armed: timeout {timeout_s} s, ping every {} s, {} on exit{}",
             secs(interval_ms),
@@ -129,7 +180,7 @@ impl Keeper {
             },
             match cfg.stall_timeout_ms {
                 0 => String::new(),
-                ms => format!(", pings stop after a poll stuck {} s", secs(ms)),
+                ms => format!(", pings stop after the main loop is stuck {} s", secs(ms)),
             }
         );
         Ok(Keeper {
@@ -138,31 +189,31 @@ impl Keeper {
         })
     }
 
-    /// A poll begins.
-    pub fn poll_begins(&self) {
+    /// The main loop's pass begins (it may block: the stall watch runs).
+    pub fn busy(&self) {
         let now = self.shared.now();
         self.shared
-            .polling_since
+            .busy_since
             .store(now.wrapping_add(1).max(1), Ordering::Relaxed);
     }
 
-    /// The poll completed.
-    pub fn poll_done(&self) {
-        self.shared.polling_since.store(IDLE, Ordering::Relaxed);
+    /// The main loop goes to sleep.
+    pub fn idle(&self) {
+        self.shared.busy_since.store(IDLE, Ordering::Relaxed);
     }
 
-    fn set_pinging(&self, on: bool) {
-        lock(&self.shared.state).pinging = on;
-        self.shared.wake.notify_all();
-    }
-
-    /// For the reset: stops the pings and sets `timeout_s` on the held
-    /// watchdog; returns the timeout the driver took.
-    pub fn take_for_reset(&self, timeout_s: u32) -> Result<(u32, u32), String> {
-        self.set_pinging(false);
+    /// For a reset: stops the pings (none is sent after this returns) and
+    /// sets the timeout to `timeout_s`, or the nearest the driver takes in
+    /// direction `search`. Returns the timeout taken and the driver's options.
+    pub fn take_for_reset(&self, timeout_s: u32, search: Search) -> Result<(u32, u32), Msg> {
+        self.shared.pinging.store(false, Ordering::SeqCst);
+        // The pinger pings only while holding `dog` and seeing `pinging`:
+        // once this lock is held, no ping can follow.
         let dog = lock(&self.shared.dog);
-        let dog = dog.as_ref().ok_or("keepalive: the watchdog is closed")?;
-        let taken = dog.set_timeout(&self.shared.path, timeout_s, Search::Up)?;
+        let dog = dog
+            .as_ref()
+            .ok_or_else(|| crate::msg!("keepalive: the watchdog is closed"))?;
+        let taken = dog.set_timeout(&self.shared.path, timeout_s, search)?;
         Ok((taken, dog.options))
     }
 
@@ -176,7 +227,7 @@ impl Keeper {
             }
             let _ = dog.ping();
         }
-        self.set_pinging(true);
+        self.shared.pinging.store(true, Ordering::SeqCst);
     }
 
     /// A deliberate stop: ends the pinger, then writes the magic 'V' (when
@@ -214,8 +265,11 @@ impl Keeper {
     }
 
     fn stop_thread(&mut self) {
-        lock(&self.shared.state).stop = true;
-        self.shared.wake.notify_all();
+        self.shared.stop.store(true, Ordering::SeqCst);
+        {
+            let _guard = lock(&self.shared.sleep);
+            self.shared.wake.notify_all();
+        }
         if let Some(thread) = self.thread.take() {
             thread.join();
         }
@@ -234,109 +288,64 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The pinger runs on a plain POSIX thread. std::thread would do, but it
-/// links musl's thread naming, which formats a /proc path with snprintf and
-/// so brings all of printf, plus std's per-thread bookkeeping: 19 KB of the
-/// smallest armv7 build, whose budget is 120 KiB.
-struct Pinger {
-    tid: libc::pthread_t,
-}
-
-impl Pinger {
-    fn spawn(shared: Arc<Shared>) -> Result<Pinger, String> {
-        extern "C" fn entry(arg: *mut libc::c_void) -> *mut libc::c_void {
-            // SAFETY: `arg` is the Arc<Shared> that `spawn` turned into a raw
-            // pointer for this thread alone; it is taken back exactly once.
-            let shared = unsafe { Arc::from_raw(arg as *const Shared) };
-            ping_until_stopped(&shared);
-            core::ptr::null_mut()
-        }
-        let arg = Arc::into_raw(shared) as *mut libc::c_void;
-        let mut attr = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
-        let mut tid = core::mem::MaybeUninit::<libc::pthread_t>::uninit();
-        // SAFETY: `attr` is initialized before use and destroyed once; `tid`
-        // is written by pthread_create before it is read; `entry` matches the
-        // start routine's C signature and owns `arg` if the thread starts.
-        // The new thread inherits this one's signal mask (the handled
-        // signals blocked), so they keep going to the main thread.
-        let rc = unsafe {
-            libc::pthread_attr_init(attr.as_mut_ptr());
-            libc::pthread_attr_setstacksize(attr.as_mut_ptr(), 64 * 1024);
-            let rc = libc::pthread_create(tid.as_mut_ptr(), attr.as_ptr(), entry, arg);
-            libc::pthread_attr_destroy(attr.as_mut_ptr());
-            rc
-        };
-        if rc != 0 {
-            // SAFETY: the thread did not start, so `arg` is still ours to free.
-            drop(unsafe { Arc::from_raw(arg as *const Shared) });
-            return Err(format!(
-                "keepalive: cannot start the pinger thread: {}",
-                strerror(nix::errno::Errno::from_raw(rc))
-            ));
-        }
-        // SAFETY: pthread_create succeeded and wrote the thread id.
-        Ok(Pinger {
-            tid: unsafe { tid.assume_init() },
-        })
-    }
-
-    fn join(self) {
-        // SAFETY: `tid` is a started, not yet joined or detached thread, and
-        // `join` consumes the only handle to it.
-        unsafe { libc::pthread_join(self.tid, core::ptr::null_mut()) };
-    }
-}
-
 /// The pinger thread: a ping every interval while pinging is on, and the
-/// stuck-poll watch.
+/// stuck-loop watch.
 fn ping_until_stopped(shared: &Shared) {
     let path = show(&shared.path);
     let mut stuck_said = false;
     let mut ping_failed = false;
-    let mut state = lock(&shared.state);
     loop {
-        state = match shared
-            .wake
-            .wait_timeout(state, Duration::from_millis(shared.interval_ms))
         {
-            Ok((s, _)) => s,
-            Err(poisoned) => poisoned.into_inner().0,
-        };
-        if state.stop {
+            let guard = lock(&shared.sleep);
+            if !shared.stop.load(Ordering::SeqCst) {
+                let _ = shared
+                    .wake
+                    .wait_timeout(guard, Duration::from_millis(shared.interval_ms));
+            }
+        }
+        if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        if !state.pinging {
+        if !shared.pinging.load(Ordering::SeqCst) {
             continue;
         }
-        let since = shared.polling_since.load(Ordering::Relaxed);
+        let since = shared.busy_since.load(Ordering::Relaxed);
         if since != IDLE {
             let stuck_ms = u64::from(shared.now().wrapping_sub(since.wrapping_sub(1)));
             if shared.stall_ms > 0 && stuck_ms >= shared.stall_ms {
                 durable!(
                     Level::Critical,
-                    "keepalive: a poll has been stuck for {} s (stall_timeout {} s; a dead mount?): \
+                    "keepalive: the main loop has been stuck for {} s (stall_timeout {} s; a dead mount?): \
                      stopping the pings, the watchdog resets the board within {} s",
                     secs(stuck_ms),
                     secs(shared.stall_ms),
                     shared.timeout_s
                 );
-                state.pinging = false;
+                shared.pinging.store(false, Ordering::SeqCst);
                 continue;
             }
             if !stuck_said && stuck_ms >= u64::from(shared.timeout_s) * 1000 {
                 stuck_said = true;
                 durable!(
                     Level::Warning,
-                    "keepalive: a poll has been stuck for {} s (a dead mount?); the watchdog is \
+                    "keepalive: the main loop has been stuck for {} s (a dead mount?); the watchdog is \
                      still pinged (stall_timeout = 0)",
                     secs(stuck_ms)
                 );
             }
         } else if stuck_said {
             stuck_said = false;
-            notice!("keepalive: polls complete again");
+            notice!("keepalive: the main loop runs again");
         }
-        let pinged = lock(&shared.dog).as_ref().map(Opened::ping);
+        let pinged = {
+            let dog = lock(&shared.dog);
+            // Checked again under the lock: `take_for_reset` clears it first.
+            if shared.pinging.load(Ordering::SeqCst) {
+                dog.as_ref().map(Opened::ping)
+            } else {
+                None
+            }
+        };
         match pinged {
             Some(Ok(())) if ping_failed => {
                 ping_failed = false;

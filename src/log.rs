@@ -164,6 +164,10 @@ pub fn kmsg(level: Level, args: fmt::Arguments) -> nix::Result<()> {
     nix::unistd::write(&fd, line.finish()).map(drop)
 }
 
+/// The fault path begins (`true`) or ends: log writes must not be able to
+/// stall it. (Placeholder until the non-blocking sinks land: see issue 14.)
+pub fn fault_path(_on: bool) {}
+
 /// Logs to stderr and to the kernel log: for what must survive a reset.
 pub fn durable(level: Level, args: fmt::Arguments) {
     log(level, args);

@@ -5,10 +5,7 @@ use std::process::ExitCode;
 
 use stability::cli::{self, Command};
 use stability::config::{self, Loaded};
-use stability::log::strerror;
 use stability::monitor::{self, exit, RunOptions};
-use stability::record::Trigger;
-use stability::recovery::{self, Fault};
 use stability::{error, report, warning};
 
 fn main() -> ExitCode {
@@ -76,30 +73,11 @@ fn real_main() -> u8 {
         }
         Some(Command::Trigger(t)) => {
             print_warnings(&loaded);
-            let signals = match stability::signals::Signals::install() {
-                Ok(s) => s,
-                Err(e) => {
-                    error!("cannot install signal handlers: {}", strerror(e));
-                    return exit::OSERR;
-                }
-            };
-            let reason = stability::indicator::sanitize(
-                t.reason.as_deref().unwrap_or("manual trigger").as_bytes(),
-            );
-            let fault = Fault {
-                trigger: Trigger::Manual,
-                indicator: None,
-                source: String::new(),
-                reason: reason.as_str().to_owned(),
-            };
-            let outcome = recovery::handle(
+            monitor::trigger(
                 &loaded.config,
-                &fault,
-                &signals,
-                None,
+                t.reason.as_deref().unwrap_or("manual trigger"),
                 t.dry_run || args.dry_run,
-            );
-            monitor::exit_status(&outcome)
+            )
         }
     }
 }

@@ -1,24 +1,33 @@
-//! The daemon: start-up checks, then the poll loop.
+//! The daemon: start-up, then the poll loop.
+//!
+//! Start-up is ordered for a board whose storage may hang: memory locked and
+//! OOM protection first (`duress`); in keepalive mode the watchdog opened and
+//! armed next, before anything that can block; then the storage worker, and
+//! state_dir read through it — waited for at most reset_deadline, after which
+//! the daemon watches anyway with the guard unknown until state_dir answers.
 //!
 //! A poll is one lstat(2) of the indicator (plus one of the heartbeat file
 //! when configured) and one ppoll(2) sleep: no allocation, no log line while
-//! nothing changes. A condition that persists (an indicator the guard refused,
-//! a stat error, a stale heartbeat) is logged when it starts and when it ends,
-//! never once per poll. SIGTERM/SIGINT end the loop at once with status 0;
-//! SIGHUP re-reads the config and keeps the old one if the new one is bad.
+//! nothing changes. A condition that persists (a stat error, a stale
+//! heartbeat) is logged when it starts and when it ends, never once per
+//! poll. A fault refused by the boot-loop guard stands while it lasts: it is
+//! a fault for the guard's window the whole time (the window cannot clear
+//! under a fault that is still there), and it is not acted on again until it
+//! has gone. SIGTERM/SIGINT end the loop at once with status 0; SIGHUP
+//! re-reads the config and keeps the old one if the new one is bad.
 
 use nix::errno::Errno;
-use std::ffi::CStr;
 
 use crate::clock::{self, fmt_ms};
 use crate::config::{self, show, Config, Loaded, WatchdogConfig, WdtMode};
-use crate::guard::Guard;
-use crate::indicator::{self, Indicator, Presence};
+use crate::indicator::{Indicator, Presence, Reason};
 use crate::keepalive::Keeper;
 use crate::log::strerror;
-use crate::record::{self, Trigger};
-use crate::recovery::{self, Fault, Outcome};
+use crate::plan::{self, Fault, GuardState};
+use crate::record::Trigger;
+use crate::recovery::{self, Context, Outcome};
 use crate::signals::Signals;
+use crate::storage::{Job, Paths, Storage};
 
 /// Exit statuses (sysexits.h).
 pub mod exit {
@@ -46,6 +55,13 @@ struct Heartbeat {
     changed_at_ms: u64,
 }
 
+/// What a poll found.
+enum Seen {
+    Indicator,
+    /// A stale heartbeat, and how stale.
+    Heartbeat(Reason),
+}
+
 /// Everything the loop remembers between polls.
 struct Watch {
     indicator: Option<Indicator>,
@@ -57,13 +73,10 @@ struct Watch {
     /// The last stat error logged, per watched file, so it is logged once.
     indicator_error: Option<Errno>,
     heartbeat_error: Option<Errno>,
-    /// The guard, while its count is not zero (it may clear during the run).
-    guard: Option<Guard>,
-    boot_id: heapless::String<36>,
 }
 
 impl Watch {
-    fn new(cfg: &Config, boot_id: heapless::String<36>) -> Watch {
+    fn new(cfg: &Config) -> Watch {
         Watch {
             indicator: cfg.indicator.as_deref().map(Indicator::new),
             heartbeat: cfg.heartbeat.as_ref().map(|_| Heartbeat {
@@ -74,33 +87,45 @@ impl Watch {
             heartbeat_standing: false,
             indicator_error: None,
             heartbeat_error: None,
-            guard: None,
-            boot_id,
         }
     }
 
-    /// Remembers the guard while its count is not zero (it may clear).
-    fn keep_guard(&mut self, guard: Option<Guard>) {
-        self.guard = guard.filter(|g| g.count != Some(0));
+    /// Whether a fault the guard refused is still there.
+    fn standing(&self) -> bool {
+        self.indicator_standing || self.heartbeat_standing
     }
 
-    /// One poll: the fault found, if any. Allocates nothing unless something
-    /// changed since the last poll.
+    /// The fault `seen` stands for; a dry run reads the indicator's reason
+    /// at once (a real fault leaves that to the storage worker).
+    fn fault<'w>(&'w self, cfg: &'w Config, seen: Seen, dry_run: bool) -> Fault<'w> {
+        match seen {
+            Seen::Indicator => {
+                let indicator = self.indicator.as_ref();
+                Fault {
+                    trigger: Trigger::Indicator,
+                    source: indicator.map(|i| i.path.as_c_str()),
+                    reason: indicator.filter(|_| dry_run).map(Indicator::reason_or_kind),
+                }
+            }
+            Seen::Heartbeat(reason) => Fault {
+                trigger: Trigger::Heartbeat,
+                source: cfg.heartbeat.as_ref().map(|h| h.path.as_c_str()),
+                reason: Some(reason),
+            },
+        }
+    }
+
+    /// One poll: the fault found, if any. Allocates nothing.
     // libc's time_t, c_long and mode_t differ in width between targets.
     #[allow(clippy::useless_conversion)]
-    fn poll<'w>(&'w mut self, cfg: &Config) -> Result<Option<Fault<'w>>, ()> {
+    fn poll(&mut self, cfg: &Config) -> Result<Option<Seen>, ()> {
         let mut io_error = false;
         if let Some(indicator) = &self.indicator {
             match indicator.presence() {
-                Presence::Present(mode) => {
+                Presence::Present(_) => {
                     self.indicator_error = None;
                     if !self.indicator_standing {
-                        return Ok(Some(Fault {
-                            trigger: Trigger::Indicator,
-                            indicator: Some(indicator),
-                            source: show(&indicator.path).to_string(),
-                            reason: indicator_reason(indicator, mode),
-                        }));
+                        return Ok(Some(Seen::Indicator));
                     }
                 }
                 Presence::Absent => {
@@ -161,16 +186,15 @@ impl Watch {
                 } else {
                     "missing"
                 };
-                return Ok(Some(Fault {
-                    trigger: Trigger::Heartbeat,
-                    indicator: None,
-                    source: show(&hb_cfg.path).to_string(),
-                    reason: format!(
-                        "heartbeat {what} for {} s (heartbeat_timeout {} s)",
-                        fmt_ms(age),
-                        clock::secs(hb_cfg.timeout_ms)
-                    ),
-                }));
+                let mut reason = Reason::new();
+                use core::fmt::Write as _;
+                let _ = write!(
+                    reason,
+                    "heartbeat {what} for {} s (heartbeat_timeout {} s)",
+                    fmt_ms(age),
+                    clock::secs(hb_cfg.timeout_ms)
+                );
+                return Ok(Some(Seen::Heartbeat(reason)));
             }
         }
         if io_error {
@@ -180,39 +204,8 @@ impl Watch {
         }
     }
 
-    /// Clears the guard once the system has been quiet for the window.
-    fn tend_guard(&mut self, cfg: &Config) {
-        let Some(g) = &self.guard else { return };
-        let now = clock::boottime_ms();
-        if !g.due_to_clear(cfg.reset_window_ms, &self.boot_id, now) {
-            return;
-        }
-        // Re-read: `stability trigger` may have counted a reset meanwhile.
-        match Guard::load(&cfg.state_dir) {
-            Ok(mut fresh) if fresh.due_to_clear(cfg.reset_window_ms, &self.boot_id, now) => {
-                let was = fresh.show(cfg.max_resets).to_string();
-                fresh.count = Some(0);
-                match fresh.save(&cfg.state_dir) {
-                    Ok(()) => {
-                        notice!(
-                            "boot-loop guard cleared ({was} before): {} s without a fault",
-                            fmt_ms(fresh.quiet_ms(&self.boot_id, now))
-                        );
-                        self.guard = None;
-                    }
-                    Err(e) => {
-                        error!("cannot clear the boot-loop guard: {e}; will try again at the next fault");
-                        self.guard = None;
-                    }
-                }
-            }
-            Ok(fresh) => self.guard = Some(fresh).filter(|g| g.count != Some(0)),
-            Err(_) => self.guard = None,
-        }
-    }
-
     /// After a fault was acted on: what to remember.
-    fn after(&mut self, cfg: &Config, trigger: Trigger, outcome: &Outcome) {
+    fn after(&mut self, trigger: Trigger, outcome: &Outcome) {
         let standing = matches!(outcome, Outcome::Refused | Outcome::Planned);
         match trigger {
             Trigger::Indicator => self.indicator_standing = standing,
@@ -224,19 +217,6 @@ impl Watch {
             }
             Trigger::Manual => {}
         }
-        self.guard = Guard::load(&cfg.state_dir)
-            .ok()
-            .filter(|g| g.count != Some(0));
-    }
-}
-
-/// The reason an indicator gives: its first bytes, or what kind of file it is.
-fn indicator_reason(indicator: &Indicator, mode: u32) -> String {
-    let said = indicator.reason();
-    if said.is_empty() {
-        format!("({}, empty)", indicator::kind(mode))
-    } else {
-        said.as_str().to_owned()
     }
 }
 
@@ -244,6 +224,172 @@ fn indicator_reason(indicator: &Indicator, mode: u32) -> String {
 pub struct RunOptions<'a> {
     pub config_path: &'a str,
     pub dry_run: bool,
+}
+
+/// What the daemon and `trigger` share: the storage worker, the guard as
+/// held in memory, and this boot's id.
+pub struct Session {
+    pub storage: Storage,
+    pub guard: GuardState,
+    /// The start-up read of state_dir has not answered yet.
+    pub loading: bool,
+    pub boot_id: heapless::String<36>,
+}
+
+impl Session {
+    /// Starts the storage worker on `cfg` and reads state_dir through it,
+    /// waiting at most reset_deadline.
+    pub fn start(
+        cfg: &Config,
+        indicator: Option<Indicator>,
+        dry_run: bool,
+        daemon: bool,
+    ) -> Result<Session, u8> {
+        let storage = match Storage::start(paths(cfg, indicator, dry_run, daemon)) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("{e}");
+                return Err(exit::OSERR);
+            }
+        };
+        let mut session = Session {
+            storage,
+            guard: GuardState::Unknown(crate::msg!("state_dir has not been read yet")),
+            loading: true,
+            boot_id: clock::boot_id(),
+        };
+        session.load(cfg);
+        Ok(session)
+    }
+
+    /// Asks for state_dir again (start-up, reload) and waits for it.
+    fn load(&mut self, cfg: &Config) {
+        self.loading = self.storage.post(Job::Load);
+        let until = clock::boottime_ms() + cfg.reset_deadline_ms;
+        if let Some(loaded) = self.storage.wait_loaded(until) {
+            self.loaded(cfg, loaded);
+        } else if self.loading {
+            let why = crate::msg!(
+                "state_dir {} did not answer within {} s (reset_deadline)",
+                show(&cfg.state_dir),
+                clock::secs(cfg.reset_deadline_ms)
+            );
+            warning!("{why}: watching anyway; until it answers, a fault resets the board without the boot-loop guard");
+            self.guard = GuardState::Unknown(why);
+        }
+    }
+
+    /// Takes the start-up read of state_dir if it has come meanwhile.
+    fn check_loaded(&mut self, cfg: &Config) {
+        if self.loading {
+            if let Some(loaded) = self.storage.wait_loaded(0) {
+                notice!("state_dir {} answers again", show(&cfg.state_dir));
+                self.loaded(cfg, loaded);
+            }
+        }
+    }
+
+    fn loaded(&mut self, cfg: &Config, loaded: crate::storage::Loaded) {
+        self.loading = false;
+        self.guard = match loaded {
+            Ok(g) => {
+                if g.reached(cfg.max_resets) {
+                    warning!(
+                        "the boot-loop guard is at {}: faults will NOT reset the board until {} s pass without one",
+                        g.show(cfg.max_resets),
+                        clock::secs(cfg.reset_window_ms)
+                    );
+                }
+                GuardState::Known(g)
+            }
+            Err(e) => {
+                warning!("cannot read the boot-loop guard: {e}");
+                GuardState::Unknown(e)
+            }
+        };
+    }
+
+    /// Decides and acts on `fault`.
+    pub fn act(
+        &mut self,
+        cfg: &Config,
+        fault: Fault,
+        signals: &Signals,
+        keeper: Option<&Keeper>,
+        dry_run: bool,
+    ) -> Outcome {
+        let now = clock::boottime_ms();
+        let plan = plan::decide(cfg, fault, &mut self.guard, &self.boot_id, now);
+        let ctx = Context {
+            storage: &self.storage,
+            signals,
+            keeper,
+            boot_id: &self.boot_id,
+        };
+        recovery::handle(cfg, &plan, &ctx, dry_run)
+    }
+
+    /// Clears the guard once the system has been quiet for the window (in
+    /// memory; the file is written by the worker).
+    fn tend_guard(&mut self, cfg: &Config) {
+        let GuardState::Known(g) = &mut self.guard else {
+            return;
+        };
+        // Most polls: nothing counted, nothing to clear (and no clock read).
+        if g.count == Some(0) {
+            return;
+        }
+        if !g.due_to_clear(cfg.reset_window_ms, &self.boot_id, clock::boottime_ms()) {
+            return;
+        }
+        let was = g.show(cfg.max_resets).to_string();
+        g.count = Some(0);
+        let quiet = g.quiet_ms(&self.boot_id, clock::boottime_ms());
+        if self.storage.post(Job::SaveGuard(g.clone())) {
+            notice!(
+                "boot-loop guard cleared ({was} before): {} s without a fault",
+                fmt_ms(quiet)
+            );
+        } else {
+            error!(
+                "cannot clear the boot-loop guard on disk: the storage worker is stuck ({})",
+                self.storage.doing()
+            );
+        }
+    }
+
+    /// A refused fault still stands: the guard's window counts from now.
+    fn fault_stands(&mut self) {
+        if let GuardState::Known(g) = &mut self.guard {
+            g.note_fault(&self.boot_id, clock::boottime_ms());
+        }
+    }
+
+    /// A refused fault has gone: its end is what the window counts from,
+    /// kept on disk so that a restart counts from it too.
+    fn fault_ended(&mut self) {
+        self.fault_stands();
+        if let GuardState::Known(g) = &self.guard {
+            let _ = self.storage.post(Job::SaveGuard(g.clone()));
+        }
+    }
+
+    /// Lets the worker finish what was asked of it, at most until `until_ms`.
+    pub fn finish(self, until_ms: u64) {
+        self.storage.finish(until_ms);
+    }
+}
+
+/// What the storage worker works on, for `cfg`.
+fn paths(cfg: &Config, indicator: Option<Indicator>, dry_run: bool, daemon: bool) -> Paths {
+    Paths {
+        state_dir: cfg.state_dir.clone(),
+        indicator,
+        heartbeat: cfg.heartbeat.as_ref().map(|h| h.path.clone()),
+        chain: config::chain_names(&cfg.chain, ","),
+        dry_run,
+        note_boot: daemon && !cfg.single_run,
+    }
 }
 
 /// Runs the daemon (or the single check); returns the exit status.
@@ -260,26 +406,43 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         warning!("{}", w.display(&cfg.source));
     }
     #[cfg(feature = "bench")]
+    crate::bench::watch_main_thread();
+    #[cfg(feature = "bench")]
     let mut bench = crate::bench::Polls::from_env();
     #[cfg(feature = "bench")]
     if bench.is_some() {
         cfg.single_run = false; // interval 0: back-to-back polls
     }
-    let boot_id = clock::boot_id();
-    // The indicator's directory is resolved before "watching" is announced.
-    let mut watch = Watch::new(&cfg, boot_id.clone());
-    watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
+    // A dry run touches nothing, the process's own standing included.
+    let duress = if opts.dry_run {
+        crate::duress::Applied::default()
+    } else {
+        crate::duress::apply(cfg.realtime_priority)
+    };
+    // Keepalive first: a board whose storage hangs at boot is still reset,
+    // and a watchdog the bootloader started is taken over at once.
     let keeper = match start_keepalive(&cfg, opts.dry_run) {
         Ok(keeper) => keeper,
         Err(status) => return status,
     };
+    busy(&keeper);
+    let watch = Watch::new(&cfg);
+    announce(&cfg, opts.dry_run, duress);
+    let mut session = match Session::start(&cfg, watch.indicator.clone(), opts.dry_run, true) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let mut watch = watch;
     loop {
+        busy(&keeper);
         let requests = signals.take();
         if requests.stop {
             info!("stopping on request");
             if let Some(keeper) = keeper {
                 keeper.finish(cfg.watchdog.disarm_on_exit);
             }
+            let _ = session.storage.post(Job::Stop);
+            session.finish(clock::boottime_ms() + STOP_WAIT_MS);
             return exit::OK;
         }
         if requests.reload {
@@ -288,22 +451,30 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
                     warning!("wdt_mode, wdt_path and the keepalive keys take effect when stability restarts; the watchdog stays as it is");
                 }
                 cfg = new;
-                watch = Watch::new(&cfg, boot_id.clone());
-                watch.keep_guard(start_up(&cfg, opts.dry_run, &boot_id));
+                watch = Watch::new(&cfg);
+                announce(&cfg, opts.dry_run, duress);
+                let _ = session.storage.post(Job::Paths(Box::new(paths(
+                    &cfg,
+                    watch.indicator.clone(),
+                    opts.dry_run,
+                    true,
+                ))));
+                session.load(&cfg);
             }
         }
-        watch.tend_guard(&cfg);
-        if let Some(keeper) = &keeper {
-            keeper.poll_begins();
+        session.check_loaded(&cfg);
+        if watch.standing() {
+            session.fault_stands();
+        } else {
+            session.tend_guard(&cfg);
         }
+        let was_standing = watch.standing();
         let polled = watch.poll(&cfg);
-        if let Some(keeper) = &keeper {
-            keeper.poll_done();
-        }
         let io_error = polled.is_err();
-        if let Ok(Some(fault)) = polled {
+        if let Ok(Some(seen)) = polled {
+            let fault = watch.fault(&cfg, seen, opts.dry_run);
             let trigger = fault.trigger;
-            let outcome = recovery::handle(&cfg, &fault, &signals, keeper.as_ref(), opts.dry_run);
+            let outcome = session.act(&cfg, fault, &signals, keeper.as_ref(), opts.dry_run);
             if let Outcome::Failed(_) = outcome {
                 // In keepalive mode the watchdog stays armed (Keeper::drop).
                 return exit::UNAVAILABLE;
@@ -312,18 +483,128 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
                 keeper.resume();
             }
             if cfg.single_run {
+                session.finish(clock::boottime_ms() + cfg.reset_deadline_ms);
                 return exit_status(&outcome);
             }
-            watch.after(&cfg, trigger, &outcome);
+            watch.after(trigger, &outcome);
         } else if cfg.single_run {
+            session.finish(clock::boottime_ms() + cfg.reset_deadline_ms);
             return if io_error { exit::IOERR } else { exit::OK };
+        } else if was_standing && !watch.standing() && !opts.dry_run {
+            session.fault_ended();
         }
         #[cfg(feature = "bench")]
         if bench.as_mut().is_some_and(crate::bench::Polls::after_poll) {
             return exit::OK;
         }
+        if let Some(k) = &keeper {
+            k.idle();
+        }
         signals.sleep(cfg.interval_ms);
     }
+}
+
+/// Keepalive mode: the main loop's pass begins (the stall watch runs).
+fn busy(keeper: &Option<Keeper>) {
+    if let Some(k) = keeper {
+        k.busy();
+    }
+}
+
+/// How long a deliberate stop waits for the worker to note it in the boot
+/// file: a stop must stay quick, and a stuck state_dir must not hold it.
+const STOP_WAIT_MS: u64 = 1000;
+
+/// `stability trigger`: the fault path, as a fault would take it.
+pub fn trigger(cfg: &Config, reason: &str, dry_run: bool) -> u8 {
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {}", strerror(e));
+            return exit::OSERR;
+        }
+    };
+    if !dry_run {
+        crate::duress::apply(cfg.realtime_priority);
+    }
+    let indicator = cfg.indicator.as_deref().map(Indicator::new);
+    let mut session = match Session::start(cfg, indicator, dry_run, false) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let fault = Fault {
+        trigger: Trigger::Manual,
+        source: None,
+        reason: Some(crate::indicator::sanitize(reason.as_bytes())),
+    };
+    let outcome = session.act(cfg, fault, &signals, None, dry_run);
+    session.finish(clock::boottime_ms() + cfg.reset_deadline_ms);
+    exit_status(&outcome)
+}
+
+/// The start-up line: what is watched, how, and what protects the daemon.
+fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
+    struct Watching<'a>(&'a Config);
+    impl core::fmt::Display for Watching<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            let cfg = self.0;
+            if let Some(p) = &cfg.indicator {
+                write!(f, "indicator {}", show(p))?;
+            }
+            if let Some(hb) = &cfg.heartbeat {
+                if cfg.indicator.is_some() {
+                    f.write_str(" and ")?;
+                }
+                write!(
+                    f,
+                    "heartbeat {} (timeout {} s)",
+                    show(&hb.path),
+                    clock::secs(hb.timeout_ms)
+                )?;
+            }
+            if cfg.single_run {
+                f.write_str(" once")
+            } else {
+                write!(f, " every {} s", clock::secs(cfg.interval_ms))
+            }
+        }
+    }
+    info!(
+        "stability {}{}: watching {}; recovery: {} within {} s of a fault; at most {} resets per {} s window",
+        env!("CARGO_PKG_VERSION"),
+        if dry_run {
+            " (dry run: nothing will be touched)"
+        } else {
+            ""
+        },
+        Watching(cfg),
+        config::ChainNames(&cfg.chain, " -> "),
+        clock::secs(cfg.reset_deadline_ms),
+        cfg.max_resets,
+        clock::secs(cfg.reset_window_ms)
+    );
+    if dry_run {
+        return;
+    }
+    let mut line = crate::msg::Text::<160>::new();
+    use core::fmt::Write as _;
+    let _ = match (duress.locked, crate::duress::locked_kib()) {
+        (true, Some(kib)) => write!(line, "memory locked ({kib} KiB)"),
+        (true, None) => write!(line, "memory locked"),
+        (false, _) => write!(line, "memory NOT locked"),
+    };
+    let oom = if duress.oom_protected {
+        "-1000"
+    } else {
+        "unchanged"
+    };
+    let _ = write!(line, ", oom_score_adj {oom}, scheduling ");
+    let _ = match (duress.realtime, duress.niced) {
+        (true, _) => write!(line, "SCHED_RR {}", cfg.realtime_priority),
+        (false, true) => write!(line, "nice {}", crate::duress::NICE),
+        (false, false) => write!(line, "normal"),
+    };
+    info!("under duress: {line}");
 }
 
 /// Keepalive mode: opens and arms the watchdog now. A watchdog that cannot
@@ -345,7 +626,7 @@ fn start_keepalive(cfg: &Config, dry_run: bool) -> Result<Option<Keeper>, u8> {
         Err(e) => {
             durable!(
                 crate::log::Level::Critical,
-                "keepalive mode cannot start: {e}; nothing is armed, exiting with status 69"
+                "keepalive mode cannot start: {e}; exiting with status 69"
             );
             Err(exit::UNAVAILABLE)
         }
@@ -378,95 +659,5 @@ fn reload(path: &str) -> Option<Config> {
             error!("the new configuration is invalid: keeping the previous one");
             None
         }
-    }
-}
-
-/// What the daemon says and checks when it starts (and after a reload);
-/// returns the guard as it stands.
-fn start_up(cfg: &Config, dry_run: bool, boot_id: &str) -> Option<Guard> {
-    let mut watching = String::new();
-    if let Some(p) = &cfg.indicator {
-        watching.push_str(&format!("indicator {}", show(p)));
-    }
-    if let Some(hb) = &cfg.heartbeat {
-        if !watching.is_empty() {
-            watching.push_str(" and ");
-        }
-        watching.push_str(&format!(
-            "heartbeat {} (timeout {} s)",
-            show(&hb.path),
-            clock::secs(hb.timeout_ms)
-        ));
-    }
-    info!(
-        "stability {}{}: watching {watching} {}; recovery: {}; at most {} resets per {} s window",
-        env!("CARGO_PKG_VERSION"),
-        if dry_run {
-            " (dry run: nothing will be touched)"
-        } else {
-            ""
-        },
-        if cfg.single_run {
-            "once".to_owned()
-        } else {
-            format!("every {} s", clock::secs(cfg.interval_ms))
-        },
-        config::chain_names(&cfg.chain, " -> "),
-        cfg.max_resets,
-        clock::secs(cfg.reset_window_ms)
-    );
-    check_state_dir(&cfg.state_dir, dry_run);
-    match record::load(&cfg.state_dir) {
-        Ok(Some(text)) if crate::statefile::value(&text, "boot_id") != Some(boot_id) => {
-            notice!("last reset: {}", record::summary(&text));
-        }
-        Ok(_) => {}
-        Err(e) => warning!("cannot read the last reset record: {e}"),
-    }
-    match Guard::load(&cfg.state_dir) {
-        Ok(g) => {
-            if g.reached(cfg.max_resets) {
-                warning!(
-                    "the boot-loop guard is at {}: faults will NOT reset the board until {} s pass without one",
-                    g.show(cfg.max_resets),
-                    clock::secs(cfg.reset_window_ms)
-                );
-            }
-            Some(g)
-        }
-        Err(e) => {
-            warning!("cannot read the boot-loop guard: {e}");
-            None
-        }
-    }
-}
-
-/// Makes sure state_dir exists and can keep the guard across resets.
-fn check_state_dir(dir: &CStr, dry_run: bool) {
-    if !dry_run {
-        if let Err(e) = crate::statefile::ensure_dir(dir) {
-            error!("{e}; a fault will still reset the board, but without the boot-loop guard");
-            return;
-        }
-    }
-    if let Some(fs) = volatile_fs(dir) {
-        warning!(
-            "state_dir {} is on {fs}: the boot-loop guard and the reset record are lost at every reset; put state_dir on persistent storage",
-            show(dir)
-        );
-    }
-}
-
-/// The name of a memory-backed filesystem holding `dir`, if it is one.
-pub fn volatile_fs(dir: &CStr) -> Option<&'static str> {
-    let st = nix::sys::statfs::statfs(dir).ok()?;
-    let t = st.filesystem_type();
-    if t == nix::sys::statfs::TMPFS_MAGIC {
-        Some("tmpfs")
-    } else if t.0 as i64 == 0x8584_58f6 {
-        // RAMFS_MAGIC, which nix does not name
-        Some("ramfs")
-    } else {
-        None
     }
 }

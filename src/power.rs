@@ -1,14 +1,19 @@
 //! Power transitions the kernel performs for us: reboot(2) with RB_AUTOBOOT
-//! or RB_POWER_OFF (immediate, no init involved, after sync(2)), and sleep
-//! states written to /sys/power/state (the write returns after the resume).
+//! or RB_POWER_OFF (immediate, no init involved), and sleep states written
+//! to /sys/power/state (the write returns after the resume).
+//!
+//! Neither calls sync(2) itself: on the fault path the storage worker has
+//! already flushed, within the deadline (see `recovery`); a sync here could
+//! wait for ever on the storage that made the board need a reset. The
+//! kernel syncs by itself before a suspend.
 
 use crate::log::strerror;
+use crate::msg::Msg;
 use nix::errno::Errno;
 use nix::sys::reboot::{reboot, RebootMode};
 
-/// sync(2), then reboot(2). Returns only if the kernel refused.
-pub fn restart(mode: RebootMode) -> String {
-    nix::unistd::sync();
+/// reboot(2). Returns only if the kernel refused.
+pub fn restart(mode: RebootMode) -> Msg {
     let e = match reboot(mode) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -19,10 +24,10 @@ pub fn restart(mode: RebootMode) -> String {
         "RB_AUTOBOOT"
     };
     match e {
-        Errno::EPERM => format!(
+        Errno::EPERM => crate::msg!(
             "reboot(2) {what} refused (EPERM): stability needs CAP_SYS_BOOT; run it as root"
         ),
-        e => format!("reboot(2) {what} failed: {}", strerror(e)),
+        e => crate::msg!("reboot(2) {what} failed: {}", strerror(e)),
     }
 }
 
@@ -40,10 +45,9 @@ pub fn check_sleep_state(state: &str) -> Result<(), String> {
     }
 }
 
-/// sync(2), then enters `state`; returns after the resume.
+/// Enters `state`; returns after the resume.
 pub fn suspend(state: &str) -> Result<(), String> {
     check_sleep_state(state)?;
-    nix::unistd::sync();
     let fd = crate::fsutil::open("/sys/power/state", nix::fcntl::OFlag::O_WRONLY)
         .map_err(|e| format!("cannot open /sys/power/state: {}", strerror(e)))?;
     // One write: the kernel reads the state word from a single write.

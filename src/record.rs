@@ -110,6 +110,103 @@ pub fn next_seq(previous: Option<&str>) -> u64 {
         .map_or(1, |s| s.saturating_add(1))
 }
 
+/// The boot file, `state_dir/boot`: the boot stability last ran in, whether
+/// that run ended with a deliberate stop, and the seq the next record gets.
+/// A record lost because storage did not answer in time (the kernel log line
+/// is then the only record) leaves a trace here: the next start finds a
+/// previous boot that neither stopped nor left a record, says so, and skips
+/// one seq, so the records show a gap where that boot ended.
+pub const BOOT_FILE: &str = "boot";
+
+/// This boot, as the boot file has it.
+pub struct Boot {
+    pub next_seq: u64,
+}
+
+fn parse_u64(text: Option<&str>, key: &str) -> Option<u64> {
+    text.and_then(|t| statefile::value(t, key))
+        .and_then(|v| v.parse().ok())
+}
+
+impl Boot {
+    /// At the daemon's start-up (`note`): reads what the previous run left,
+    /// decides how its boot ended, and writes this boot's file
+    /// (`state=running`). Without `note` (a single run, `trigger`) only the
+    /// next seq is worked out.
+    pub fn begin(
+        dir: &CStr,
+        boot_id: &str,
+        last_record: Option<&str>,
+        note: bool,
+    ) -> Result<Boot, String> {
+        let prev = statefile::read(dir, BOOT_FILE)?;
+        let prev = prev.as_deref();
+        let prev_boot = prev.and_then(|t| statefile::value(t, "boot_id"));
+        let mut next_seq = parse_u64(last_record, "seq")
+            .map_or(1, |s| s.saturating_add(1))
+            .max(parse_u64(prev, "next_seq").unwrap_or(0));
+        if !note {
+            return Ok(Boot { next_seq });
+        }
+        let recorded = last_record.and_then(|t| statefile::value(t, "boot_id"));
+        let previous_end = match prev_boot {
+            None => "unknown".to_owned(),
+            // A restart within this boot: the previous boot is as it was.
+            Some(b) if b == boot_id => prev
+                .and_then(|t| statefile::value(t, "previous_end"))
+                .unwrap_or("unknown")
+                .to_owned(),
+            Some(_) if prev.and_then(|t| statefile::value(t, "state")) == Some("stopped") => {
+                "stopped".to_owned()
+            }
+            Some(b) if recorded == Some(b) => "reset".to_owned(),
+            Some(b) => {
+                crate::warning!(
+                    "the previous boot ({b}) ended without a deliberate stop and without a reset record: \
+                     if stability reset it, storage did not take the record in time (the kernel log of \
+                     that boot has the reset line); otherwise a power cut or a crash. Record seq {next_seq} \
+                     is skipped to mark it"
+                );
+                next_seq += 1;
+                "abrupt".to_owned()
+            }
+        };
+        let boot = Boot { next_seq };
+        boot.save(dir, boot_id, "running", &previous_end)?;
+        Ok(boot)
+    }
+
+    fn save(
+        &self,
+        dir: &CStr,
+        boot_id: &str,
+        state: &str,
+        previous_end: &str,
+    ) -> Result<(), String> {
+        let text = format!(
+            "# stability boot file; see README \"Reset record\"\nformat=1\nboot_id={boot_id}\nstate={state}\nnext_seq={}\nprevious_end={previous_end}\n",
+            self.next_seq
+        );
+        statefile::write_atomic(dir, BOOT_FILE, text.as_bytes())
+    }
+
+    /// A deliberate stop: `state=stopped`, the rest as it was.
+    pub fn stopped(dir: &CStr) -> Result<(), String> {
+        let Some(text) = statefile::read(dir, BOOT_FILE)? else {
+            return Ok(());
+        };
+        let boot = Boot {
+            next_seq: parse_u64(Some(&text), "next_seq").unwrap_or(1),
+        };
+        boot.save(
+            dir,
+            statefile::value(&text, "boot_id").unwrap_or("unknown"),
+            "stopped",
+            statefile::value(&text, "previous_end").unwrap_or("unknown"),
+        )
+    }
+}
+
 /// One line for the log: "2026-11-24T10:15:02Z trigger=indicator reason=...".
 pub fn summary(text: &str) -> String {
     let mut out = String::new();

@@ -1,38 +1,38 @@
-//! What happens on a fault, in this order:
+//! Executing a decided fault plan (see `plan` for what is decided and why).
 //!
-//! 1. the boot-loop guard decides (a reached limit means: log, no reset);
-//! 2. the guard counts the reset and the reset record is written, both
-//!    atomically, and a line goes to /dev/kmsg so the reason survives;
-//! 3. the indicator is consumed (unlink + fsync of its directory), so a
-//!    persistent volume cannot bring it back after the reset; then sync(2);
-//! 4. the devices of `recovery_device` are tried in order, each verified and
-//!    its failure explained (and written to the record) before the next.
+//! In order, all on the main thread except where said:
 //!
-//! With `--dry-run` every step is decided and printed, and nothing is
-//! written, consumed or opened.
+//! 1. a line to the kernel log (a descriptor opened at start-up: it never
+//!    waits on storage), and log writes switch to the fault path's rules;
+//! 2. the hardware backstop: keepalive mode stops its pings and sets the
+//!    watchdog's timeout to the deadline; on-fault mode with the watchdog
+//!    first arms it now, with that timeout (read back);
+//! 3. the storage worker reads the reason, counts the reset in the guard,
+//!    writes the record, removes the indicator (fsync of its directory) and
+//!    syncs; the main thread waits for it only until the deadline less the
+//!    first device's own time, then goes on without it (the kernel log line
+//!    is then the record);
+//! 4. the devices of `recovery_device`, in order, each verified and its
+//!    failure explained before the next; the watchdog's short timeout is set
+//!    only where it ends sooner than the deadline.
+//!
+//! Nothing here allocates, forks or waits on storage on the watchdog and
+//! reboot paths: messages are fixed buffers (`msg`), threads were started
+//! at start-up, and storage waits are bounded.
 
+use core::fmt::Write as _;
 use nix::sys::reboot::RebootMode;
-use std::ffi::CStr;
 
-use crate::clock;
+use crate::clock::{self, secs};
 use crate::config::{show, Config, Device};
-use crate::guard::Guard;
-use crate::indicator::Indicator;
 use crate::keepalive::Keeper;
-use crate::log::Level::{Critical, Error};
-use crate::record::{self, Record, Trigger};
+use crate::log::Level::{Critical, Error, Notice};
+use crate::msg::{Msg, Text};
+use crate::plan::{Backstop, Plan, Source, Step, Verdict};
+use crate::rtc;
 use crate::signals::Signals;
-use crate::{rtc, watchdog};
-
-/// A fault to act on.
-pub struct Fault<'a> {
-    pub trigger: Trigger,
-    /// The indicator, when it is the trigger: consumed before the reset.
-    pub indicator: Option<&'a Indicator>,
-    /// The watched path, for the record; empty for a manual trigger.
-    pub source: String,
-    pub reason: String,
-}
+use crate::storage::{step, FaultJob, Job, Storage};
+use crate::watchdog::{self, Armed, Search};
 
 /// How handling a fault ended, when it returns at all.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,184 +43,333 @@ pub enum Outcome {
     /// monitoring goes on.
     Continue,
     /// Every device of the chain failed; the summary says why.
-    Failed(String),
+    Failed(Text<768>),
     /// --dry-run: the plan was printed.
     Planned,
 }
 
-fn reason_or_none(reason: &str) -> &str {
-    if reason.is_empty() {
-        "(no reason given)"
-    } else {
-        reason
+/// What executing a plan needs besides the plan.
+pub struct Context<'a> {
+    pub storage: &'a Storage,
+    pub signals: &'a Signals,
+    pub keeper: Option<&'a Keeper>,
+    pub boot_id: &'a str,
+}
+
+/// Prints the plan (`dry_run`) or executes it.
+pub fn handle(cfg: &Config, plan: &Plan, ctx: &Context, dry_run: bool) -> Outcome {
+    if dry_run {
+        plan.print(cfg);
+        return Outcome::Planned;
+    }
+    let outcome = execute(cfg, plan, ctx);
+    crate::log::fault_path(false);
+    outcome
+}
+
+/// Logs step `step` of the plan as it starts.
+fn announce(cfg: &Config, plan: &Plan, step: Step) {
+    if let Some(i) = plan.steps.iter().position(|s| *s == step) {
+        info!("{}", plan.describe(cfg, i));
     }
 }
 
-/// Acts on `fault` as the module comment describes.
-pub fn handle(
-    cfg: &Config,
-    fault: &Fault,
-    signals: &Signals,
-    keeper: Option<&Keeper>,
-    dry_run: bool,
-) -> Outcome {
-    if dry_run {
-        plan(cfg, fault);
-        return Outcome::Planned;
-    }
-    let dir = cfg.state_dir.as_c_str();
-    if let Err(e) = crate::statefile::ensure_dir(dir) {
-        crate::error!("{e}");
-    }
-    let boot_id = clock::boot_id();
-    let now = clock::boottime_ms();
-    let reason = reason_or_none(&fault.reason);
+/// The hardware backstop as it was armed.
+enum Held {
+    /// The on-fault watchdog, armed with the deadline.
+    Armed(Armed),
+    /// The keepalive watchdog: its timeout, when it was set, its options.
+    Kept {
+        timeout_s: u32,
+        at_ms: u64,
+        options: u32,
+    },
+    /// Nothing armed; why, when arming was tried and failed.
+    Nothing(Option<Msg>),
+}
 
-    // 1 + 2a: the guard decides, then counts.
-    let guard = match Guard::load(dir) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            durable!(
-                Critical,
-                "boot-loop guard unavailable: {e}; resetting without it"
+/// Bench builds: how many allocations the main thread made since the fault
+/// was seen, printed just before the reset is handed to the hardware or the
+/// kernel (there must be none).
+#[cfg(feature = "bench")]
+fn allocations_since_decision() {
+    let since = crate::bench::main_allocations()
+        .wrapping_sub(DECIDED.load(core::sync::atomic::Ordering::Relaxed));
+    crate::log::log(
+        crate::log::Level::Info,
+        format_args!("bench: fault_path_allocs={since}"),
+    );
+}
+
+#[cfg(feature = "bench")]
+static DECIDED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
+    #[cfg(feature = "bench")]
+    DECIDED.store(
+        crate::bench::main_allocations(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    let fault = &plan.fault;
+    let source = Source(fault.source);
+    let guard_text = plan.guard_text(cfg.max_resets);
+    if let Verdict::Refused(g) = &plan.verdict {
+        announce(cfg, plan, Step::KernelLog);
+        durable!(
+            Critical,
+            "boot-loop guard: {} resets already; NOT resetting for this {} fault at {source}. \
+             The fault stands until it goes away; the guard re-arms after {} s without a fault, \
+             or at once if {}/{} is removed",
+            g.show(cfg.max_resets),
+            fault.trigger.name(),
+            secs(cfg.reset_window_ms),
+            show(&cfg.state_dir),
+            crate::guard::FILE
+        );
+        announce(cfg, plan, Step::SaveGuard);
+        if !ctx.storage.post(Job::SaveGuard(g.clone())) {
+            error!(
+                "the storage worker is stuck ({}): the guard file is not updated",
+                ctx.storage.doing()
             );
-            None
         }
+        return Outcome::Refused;
+    }
+    crate::log::fault_path(true);
+
+    // 1: the kernel log first.
+    announce(cfg, plan, Step::KernelLog);
+    durable!(
+        Critical,
+        "{} fault at {source}: resetting the board within {} s (reset_deadline); boot-loop guard {guard_text}",
+        fault.trigger.name(),
+        secs(plan.deadline_ms)
+    );
+
+    // 2: the hardware backstop, before any storage is touched.
+    announce(cfg, plan, Step::Backstop(plan.backstop));
+    // The watchdog counts whole seconds: round what is left up, so the
+    // storage steps keep their share (the deadline moves by less than the
+    // few milliseconds since the fault was seen).
+    let left_s = |now: u64| -> u32 {
+        let ms = plan.deadline_at().saturating_sub(now);
+        u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1)
     };
-    let guard_text = match guard {
-        Some(mut g) => {
-            if g.due_to_clear(cfg.reset_window_ms, &boot_id, now) {
-                g.count = Some(0);
-            }
-            g.note_fault(&boot_id, now);
-            if g.reached(cfg.max_resets) {
-                if let Err(e) = g.save(dir) {
-                    crate::error!("{e}");
+    let mut held = match plan.backstop {
+        Backstop::Keepalive => match ctx.keeper {
+            Some(keeper) => {
+                match keeper.take_for_reset(left_s(clock::boottime_ms()), Search::Down) {
+                    Ok((timeout_s, options)) => Held::Kept {
+                        timeout_s,
+                        at_ms: clock::boottime_ms(),
+                        options,
+                    },
+                    Err(e) => {
+                        durable!(Error, "{e}");
+                        Held::Nothing(Some(e))
+                    }
                 }
-                durable!(
-                    Critical,
-                    "boot-loop guard: {} resets already; NOT resetting for this fault ({}: {reason}). \
-                     It re-arms after {} s without a fault, or at once if {}/{} is removed",
-                    g.show(cfg.max_resets),
-                    fault.trigger.name(),
-                    cfg.reset_window_ms / 1000,
-                    show(dir),
-                    crate::guard::FILE
-                );
-                return Outcome::Refused;
             }
-            g.count = g.count.map(|c| c + 1);
-            match g.save(dir) {
-                Ok(()) => g.show(cfg.max_resets).to_string(),
+            None => Held::Nothing(None),
+        },
+        Backstop::Watchdog => {
+            match watchdog::arm(&cfg.watchdog, left_s(clock::boottime_ms()), Search::Down) {
+                Ok(armed) => {
+                    durable!(
+                        Notice,
+                        "watchdog {} armed: it resets the board in {} s unless stability resets it sooner",
+                        show(&cfg.watchdog.path),
+                        armed.timeout_s
+                    );
+                    Held::Armed(armed)
+                }
                 Err(e) => {
                     durable!(
-                        Critical,
-                        "{e}: the boot-loop guard cannot count this reset; resetting anyway"
+                        Error,
+                        "watchdog: {e}; the deadline is kept by stability alone"
                     );
-                    format!("{} (not saved)", g.show(cfg.max_resets))
+                    Held::Nothing(Some(e))
                 }
             }
         }
-        None => "unavailable".to_owned(),
+        Backstop::None => Held::Nothing(None),
     };
 
-    // 2b: the record, and the kernel log.
-    let previous = record::load(dir).ok().flatten();
-    let mut rec = Record {
-        seq: record::next_seq(previous.as_deref()),
-        epoch: clock::realtime_s(),
-        boot_id,
-        uptime_ms: now,
+    // 3: storage, on the worker, waited for until the deadline allows.
+    let job = FaultJob {
         trigger: fault.trigger,
-        source: fault.source.clone(),
         reason: fault.reason.clone(),
-        chain: crate::config::chain_names(&cfg.chain, ","),
-        method: cfg.chain.first().map_or("none", |d| d.name()),
-        failed: String::new(),
-        guard: guard_text,
-    };
-    if let Err(e) = rec.save(dir) {
-        durable!(Error, "cannot keep the reset record: {e}");
-    }
-    durable!(
-        Critical,
-        "resetting the board: trigger={} source={} reason={reason} recovery={} guard={}",
-        fault.trigger.name(),
-        if fault.source.is_empty() {
-            "-"
-        } else {
-            &fault.source
+        guard: match &plan.verdict {
+            Verdict::Reset(g) => Some(g.clone()),
+            _ => None,
         },
-        rec.chain,
-        rec.guard
-    );
-
-    // 3: consume, then flush everything.
-    if let Some(indicator) = fault.indicator {
-        if let Err(e) = indicator.consume() {
-            durable!(Error, "{e}: the indicator may come back after the reset; the boot-loop guard limits the loop");
-        }
+        guard_text: guard_text.clone(),
+        boot_id: {
+            let mut id = heapless::String::new();
+            let _ = id.push_str(ctx.boot_id);
+            id
+        },
+        epoch: clock::realtime_s(),
+        uptime_ms: plan.seen_ms,
+        method: cfg.chain.first().map_or("none", |d| d.name()),
+        consume: plan.steps.contains(&Step::Consume),
+        flush: true,
+    };
+    for s in [
+        Step::ReadReason,
+        Step::SaveGuard,
+        Step::SaveRecord,
+        Step::Consume,
+        Step::Flush,
+    ] {
+        announce(cfg, plan, s);
     }
-    nix::unistd::sync();
-
-    // 4: the chain.
-    for (i, device) in cfg.chain.iter().enumerate() {
-        if i > 0 {
-            rec.method = device.name();
-            if let Err(e) = rec.save(dir) {
-                crate::error!("cannot update the reset record: {e}");
+    let posted = ctx.storage.post(Job::Fault(job));
+    if !posted {
+        durable!(
+            Error,
+            "the storage worker is still stuck ({}): nothing is read or written for this fault",
+            ctx.storage.doing()
+        );
+    }
+    let mut until = plan.storage_until(cfg);
+    if let Held::Armed(a) = &held {
+        until = until.min(a.expires_at().saturating_sub(plan.reserve_ms(cfg)));
+    }
+    let chain = crate::config::ChainNames(&cfg.chain, ",");
+    let mut said_reason = false;
+    let mut seen = 0;
+    let mut storage_ok = false;
+    if posted {
+        loop {
+            let p = ctx.storage.wait_fault(seen, until);
+            if p.done & step::REASON != 0 && !said_reason {
+                said_reason = true;
+                durable!(
+                    Critical,
+                    "resetting the board: trigger={} source={source} reason={} recovery={chain} guard={guard_text}",
+                    fault.trigger.name(),
+                    if p.reason.is_empty() { "(no reason given)" } else { p.reason.as_str() }
+                );
             }
-            nix::unistd::sync();
+            if p.done & step::ALL != 0 {
+                storage_ok = true;
+                break;
+            }
+            if clock::boottime_ms() >= until {
+                durable!(
+                    Critical,
+                    "storage did not answer within {} s (still {}): resetting without it; this line is the record",
+                    secs(until.saturating_sub(plan.seen_ms)),
+                    if p.doing.is_empty() { "busy" } else { p.doing }
+                );
+                break;
+            }
+            seen = p.done;
         }
-        let failure = match try_device(cfg, *device, signals, keeper) {
+    }
+    if !said_reason {
+        durable!(
+            Critical,
+            "resetting the board: trigger={} source={source} reason=(not read: storage did not answer) recovery={chain} guard={guard_text}",
+            fault.trigger.name()
+        );
+    }
+
+    // 4: the chain. The record follows it where storage answered in time:
+    // each update is waited for until the storage deadline, or a second.
+    let update_record = |method: &'static str, failed: &Text<768>| {
+        if storage_ok
+            && ctx.storage.post(Job::Method {
+                method,
+                failed: failed.clone(),
+            })
+        {
+            let until = plan.storage_until(cfg).max(clock::boottime_ms() + 1000);
+            ctx.storage.wait_idle(until);
+        }
+    };
+    let mut failed = Text::<768>::new();
+    for (k, device) in cfg.chain.iter().enumerate() {
+        announce(cfg, plan, Step::Device(*device));
+        if k > 0 {
+            update_record(device.name(), &failed);
+        }
+        let why = match try_device(cfg, plan, *device, ctx, &mut held) {
             Ok(outcome) => return outcome,
-            Err(why) => format!("{}: {why}", device.name()),
+            Err(why) => why,
         };
-        durable!(Error, "{failure}");
-        // What failed so far, "device: why; ...", for the record and the summary.
-        if !rec.failed.is_empty() {
-            rec.failed.push_str("; ");
-        }
-        rec.failed.push_str(&failure);
+        durable!(Error, "{}: {why}", device.name());
+        let _ = write!(
+            failed,
+            "{}{}: {why}",
+            if failed.is_empty() { "" } else { "; " },
+            device.name()
+        );
     }
-    rec.method = "none";
-    let summary = rec.failed.clone();
-    if let Err(e) = rec.save(dir) {
-        crate::error!("cannot update the reset record: {e}");
-    }
+    update_record("none", &failed);
     durable!(
         Critical,
-        "every recovery device failed, the board was NOT reset: {summary}"
+        "every recovery device failed, the board was NOT reset: {failed}"
     );
-    Outcome::Failed(summary)
+    Outcome::Failed(failed)
 }
 
 /// One device of the chain: Ok when monitoring should go on (RTC sleep and
 /// resume, or alarm only); Err with the reason it did not reset the board.
 fn try_device(
     cfg: &Config,
+    plan: &Plan,
     device: Device,
-    signals: &Signals,
-    keeper: Option<&Keeper>,
-) -> Result<Outcome, String> {
+    ctx: &Context,
+    held: &mut Held,
+) -> Result<Outcome, Msg> {
     match device {
         Device::Watchdog => {
-            // In keepalive mode the daemon already holds the watchdog: stop
-            // the pings and shorten its timeout. Otherwise open and arm it
-            // now; `armed` keeps it open through the wait.
-            let armed;
-            let (timeout_s, options) = match keeper {
-                Some(keeper) => keeper.take_for_reset(cfg.watchdog.timeout_s)?,
-                None => {
-                    armed = watchdog::arm(&cfg.watchdog)?;
-                    (armed.timeout_s, armed.options)
+            let wanted = cfg.watchdog.timeout_s;
+            let path = &cfg.watchdog.path;
+            // The short timeout, where it ends sooner than the one in force.
+            let sooner = |at_ms: u64, timeout_s: u32| {
+                clock::boottime_ms() + u64::from(wanted) * 1000
+                    < at_ms + u64::from(timeout_s) * 1000
+            };
+            let mut armed_here = None;
+            let (timeout_s, options) = match held {
+                Held::Armed(a) => {
+                    if sooner(a.at_ms, a.timeout_s) {
+                        a.set_timeout(path, wanted, Search::Up)?;
+                    }
+                    (a.timeout_s, a.options)
+                }
+                Held::Kept {
+                    timeout_s,
+                    at_ms,
+                    options,
+                } => {
+                    if sooner(*at_ms, *timeout_s) {
+                        let keeper = ctx
+                            .keeper
+                            .ok_or_else(|| crate::msg!("keepalive: the watchdog is closed"))?;
+                        *timeout_s = keeper.take_for_reset(wanted, Search::Up)?.0;
+                        *at_ms = clock::boottime_ms();
+                    }
+                    (*timeout_s, *options)
+                }
+                Held::Nothing(Some(e)) if plan.backstop == Backstop::Watchdog => {
+                    return Err(e.clone())
+                }
+                Held::Nothing(_) => {
+                    let a = watchdog::arm(&cfg.watchdog, wanted, Search::Up)?;
+                    let t = (a.timeout_s, a.options);
+                    armed_here = Some(a);
+                    t
                 }
             };
             let wait = cfg.watchdog.kill_delay_ms;
             durable!(
                 Critical,
-                "watchdog {} armed with a {} s timeout and no ping; waiting up to {} s for the reset{}",
-                show(&cfg.watchdog.path),
+                "watchdog {} armed ({} s timeout in force) and no longer pinged; waiting up to {} s for the reset{}",
+                show(path),
                 timeout_s,
                 clock::fmt_ms(wait),
                 if options & crate::uapi::WDIOF_MAGICCLOSE == 0 {
@@ -229,123 +378,44 @@ fn try_device(
                     ""
                 }
             );
-            signals.wait_through(wait);
-            Err(format!(
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
+            ctx.signals.wait_through(wait);
+            drop(armed_here);
+            Err(crate::msg!(
                 "the board is still up {} s after arming a {} s timeout: the watchdog did not reset it",
                 clock::fmt_ms(wait),
                 timeout_s
             ))
         }
-        Device::Rtc => match rtc::recover(&cfg.rtc, signals)? {
-            rtc::Outcome::Resumed { slept_ms } => {
-                durable!(
-                    crate::log::Level::Notice,
-                    "resumed after {} s in `{}`; the wake alarm is off; monitoring goes on",
-                    clock::fmt_ms(slept_ms),
-                    cfg.rtc.mode.name()
-                );
-                Ok(Outcome::Continue)
+        Device::Rtc => {
+            if let (Some(keeper), Some(_)) = (ctx.keeper, cfg.rtc.mode.sleep_state()) {
+                // A sleep lets the board live on: keep it pinged through it.
+                keeper.resume();
             }
-            rtc::Outcome::AlarmSet => {
-                crate::notice!("rtc_mode = no: the wake alarm is set and nothing else is done; monitoring goes on");
-                Ok(Outcome::Continue)
-            }
-        },
-        Device::Reboot => Err(crate::power::restart(RebootMode::RB_AUTOBOOT)),
-    }
-}
-
-/// --dry-run: every decision, printed, with nothing written or opened.
-fn plan(cfg: &Config, fault: &Fault) {
-    let dir = cfg.state_dir.as_c_str();
-    let say = |text: std::fmt::Arguments| crate::out!("dry-run: {text}\n");
-    say(format_args!(
-        "fault: trigger={} source={} reason={}",
-        fault.trigger.name(),
-        if fault.source.is_empty() {
-            "-"
-        } else {
-            &fault.source
-        },
-        reason_or_none(&fault.reason)
-    ));
-    match Guard::load(dir) {
-        Ok(mut g) => {
-            if g.due_to_clear(cfg.reset_window_ms, &clock::boot_id(), clock::boottime_ms()) {
-                g.count = Some(0);
-            }
-            if g.reached(cfg.max_resets) {
-                say(format_args!(
-                    "boot-loop guard at {}: would NOT reset; would log the refusal and keep monitoring",
-                    g.show(cfg.max_resets)
-                ));
-                return;
-            }
-            say(format_args!(
-                "boot-loop guard at {}: would reset and count it ({}/{})",
-                g.show(cfg.max_resets),
-                g.count.unwrap_or(0) + 1,
-                cfg.max_resets
-            ));
-        }
-        Err(e) => say(format_args!(
-            "boot-loop guard unavailable ({e}): would reset without it"
-        )),
-    }
-    say(format_args!(
-        "would write {}/{} and {}/{} ({}) and a line to /dev/kmsg",
-        show(dir),
-        crate::guard::FILE,
-        show(dir),
-        record::FILE,
-        writable(dir)
-    ));
-    if let Some(indicator) = fault.indicator {
-        say(format_args!(
-            "would remove {} and fsync its directory",
-            show(&indicator.path)
-        ));
-    }
-    say(format_args!("would sync"));
-    for (i, device) in cfg.chain.iter().enumerate() {
-        let n = i + 1;
-        match device {
-            Device::Watchdog if cfg.watchdog.mode == crate::config::WdtMode::Keepalive => say(format_args!(
-                "{n}. watchdog: would stop pinging {} (held since start-up, keepalive mode), set a {} s timeout, and wait up to {} s",
-                show(&cfg.watchdog.path),
-                cfg.watchdog.timeout_s,
-                clock::fmt_ms(cfg.watchdog.kill_delay_ms)
-            )),
-            Device::Watchdog => match watchdog::plan(&cfg.watchdog) {
-                Ok(found) => say(format_args!(
-                    "{n}. watchdog: would arm {found} with a {} s timeout, never ping it, and wait up to {} s",
-                    cfg.watchdog.timeout_s,
-                    clock::fmt_ms(cfg.watchdog.kill_delay_ms)
-                )),
-                Err(e) => say(format_args!("{n}. watchdog: would fail: {e}")),
-            },
-            Device::Rtc => match rtc::plan(&cfg.rtc) {
-                Ok(found) => say(format_args!(
-                    "{n}. rtc: would set a wake alarm on {found} {} s ahead ({}), then {}",
-                    cfg.rtc.wake_delay_s,
-                    cfg.rtc.backend.name(),
-                    match cfg.rtc.mode.sleep_state() {
-                        Some(state) => format!("write `{state}` to /sys/power/state and, after the wake-up, disable the alarm"),
-                        None if cfg.rtc.mode == crate::config::RtcMode::No => "do nothing else (rtc_mode = no)".to_owned(),
-                        None => "sync and power off (reboot(2) RB_POWER_OFF)".to_owned(),
+            match rtc::recover(&cfg.rtc, ctx.signals).map_err(|e| crate::msg!("{e}"))? {
+                rtc::Outcome::Resumed { slept_ms } => {
+                    durable!(
+                        Notice,
+                        "resumed after {} s in `{}`; the wake alarm is off; monitoring goes on",
+                        clock::fmt_ms(slept_ms),
+                        cfg.rtc.mode.name()
+                    );
+                    Ok(Outcome::Continue)
+                }
+                rtc::Outcome::AlarmSet => {
+                    notice!("rtc_mode = no: the wake alarm is set and nothing else is done; monitoring goes on");
+                    if let Some(keeper) = ctx.keeper {
+                        keeper.resume();
                     }
-                )),
-                Err(e) => say(format_args!("{n}. rtc: would fail: {e}")),
-            },
-            Device::Reboot => say(format_args!("{n}. reboot: would sync and call reboot(2) RB_AUTOBOOT")),
+                    Ok(Outcome::Continue)
+                }
+            }
         }
-    }
-}
-
-fn writable(dir: &CStr) -> &'static str {
-    match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
-        Ok(()) => "state_dir is writable",
-        Err(nix::errno::Errno::ENOENT) => "state_dir does not exist yet",
-        Err(_) => "state_dir is NOT writable: the guard could not count",
+        Device::Reboot => {
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
+            Err(crate::power::restart(RebootMode::RB_AUTOBOOT))
+        }
     }
 }

@@ -192,7 +192,7 @@ fn probe_state_dir(r: &mut Report, dir: &CStr) {
         ),
     };
     r.put("state_dir.status", status);
-    if let Some(fs) = crate::monitor::volatile_fs(dir) {
+    if let Some(fs) = crate::statefile::volatile_fs(dir) {
         r.put(
             "state_dir.persistent",
             format_args!("no ({fs}): the guard and the record do not survive a reset"),
@@ -217,6 +217,28 @@ pub fn status(cfg: &Config) {
         }
         Ok(None) => r.put("record", "none"),
         Err(e) => r.put("record", format_args!("error: {e}")),
+    }
+    // How the boot before the daemon's start ended (the boot file): a boot
+    // that neither stopped deliberately nor left a record lost its record,
+    // if stability reset it.
+    match statefile::read(dir, record::BOOT_FILE) {
+        Ok(Some(text)) => {
+            let end = statefile::value(&text, "previous_end").unwrap_or("unknown");
+            r.put("previous_boot.end", end);
+            if end == "abrupt" {
+                r.put(
+                    "previous_boot.record",
+                    "missing: it ended without a deliberate stop and without a reset record (a reset whose \
+                     record storage did not take in time, a power cut or a crash); its kernel log has \
+                     stability's lines, and the record seq skips one for it",
+                );
+            }
+        }
+        Ok(None) => r.put(
+            "previous_boot.end",
+            "unknown (no boot file: the daemon has not run here)",
+        ),
+        Err(e) => r.put("previous_boot.end", format_args!("unknown ({e})")),
     }
     match Guard::load(dir) {
         Ok(g) => {

@@ -199,6 +199,36 @@ fn set_alarm(rtc: &Resolved, delay_s: u32) -> Result<Civil, String> {
     Ok(at)
 }
 
+/// How far ahead the alarm must still be when the power goes off: the
+/// kernel's own power-off (device shutdown) must be over before it fires,
+/// or the board would stay off.
+const MIN_AHEAD_S: i64 = 5;
+
+/// Just before the power-off: the alarm set for `at` must still be at least
+/// `MIN_AHEAD_S` ahead of the RTC's time (it is, unless the RTC jumped or
+/// the time since the set ran long); otherwise it is set again.
+fn still_ahead(rtc: &Resolved, at: Civil, delay_s: u32) -> Result<(), String> {
+    let fd = rtc.open()?;
+    let mut now = RtcTime::default();
+    // SAFETY: valid descriptor; `now` is a writable struct rtc_time as the request encodes.
+    unsafe { uapi::rtc_rd_time(fd.as_raw_fd(), &mut now) }
+        .map_err(|e| format!("RTC_RD_TIME on {} failed: {}", show(&rtc.dev), strerror(e)))?;
+    drop(fd);
+    let (Some(now_s), Some(at_s)) = (to_civil(&now).and_then(Civil::to_seconds), at.to_seconds())
+    else {
+        return Ok(());
+    };
+    if at_s - now_s >= MIN_AHEAD_S {
+        return Ok(());
+    }
+    crate::warning!(
+        "{}: the wake alarm ({at}) is {} s from the RTC's time: setting it again",
+        show(&rtc.dev),
+        at_s - now_s
+    );
+    set_alarm(rtc, delay_s).map(drop)
+}
+
 /// Turns the alarm off after a resume, so it cannot fire again later.
 fn disable_alarm(rtc: &Resolved) {
     let result = rtc.open().and_then(|fd| {
@@ -231,18 +261,20 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
     rtc.enable_wakeup()?;
     match cfg.backend {
         RtcBackend::Ioctl => {
-            set_alarm(&rtc, cfg.wake_delay_s)?;
+            let at = set_alarm(&rtc, cfg.wake_delay_s)?;
             match cfg.mode.sleep_state() {
                 None if cfg.mode == RtcMode::No => Ok(Outcome::AlarmSet),
                 None => {
+                    still_ahead(&rtc, at, cfg.wake_delay_s)?;
                     crate::durable!(
                         crate::log::Level::Critical,
                         "powering off now; the RTC alarm should power the board on in {} s",
                         cfg.wake_delay_s
                     );
-                    Err(crate::power::restart(
-                        nix::sys::reboot::RebootMode::RB_POWER_OFF,
-                    ))
+                    Err(
+                        crate::power::restart(nix::sys::reboot::RebootMode::RB_POWER_OFF)
+                            .to_string(),
+                    )
                 }
                 Some(state) => {
                     let before = crate::clock::boottime_ms();

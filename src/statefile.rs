@@ -156,6 +156,20 @@ pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// The name of a memory-backed filesystem holding `dir`, if it is one.
+pub fn volatile_fs(dir: &CStr) -> Option<&'static str> {
+    let st = nix::sys::statfs::statfs(dir).ok()?;
+    let t = st.filesystem_type();
+    if t == nix::sys::statfs::TMPFS_MAGIC {
+        Some("tmpfs")
+    } else if t.0 as i64 == 0x8584_58f6 {
+        // RAMFS_MAGIC, which nix does not name
+        Some("ramfs")
+    } else {
+        None
+    }
+}
+
 /// The value of `key` in `key=value` text (the first occurrence).
 pub fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()

@@ -130,6 +130,21 @@ pub fn watchdog_dir(num: DevNum) -> Option<CString> {
     class_device("watchdog", num)
 }
 
+/// A numeric attribute of the watchdog behind `num`, read without
+/// allocating (for the fault path): `/sys/dev/char/MAJ:MIN/<attr>`, which the
+/// kernel links to the class device, or watchdog0's for the legacy node.
+pub fn watchdog_attr_u32(num: DevNum, attr: &str) -> Option<u32> {
+    let mut path: heapless::String<96> = heapless::String::new();
+    if num == LEGACY_WATCHDOG {
+        write!(path, "{WATCHDOG0}/{attr}").ok()?;
+    } else {
+        write!(path, "/sys/dev/char/{}:{}/{attr}", num.major, num.minor).ok()?;
+    }
+    let mut buf = [0u8; 32];
+    let text = fsutil::read_small(path.as_str(), &mut buf).ok()?;
+    core::str::from_utf8(text).ok()?.trim().parse().ok()
+}
+
 /// A process holding a device open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {

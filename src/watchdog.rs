@@ -18,6 +18,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::config::{show, WatchdogConfig};
 use crate::log::strerror;
+use crate::msg;
+use crate::msg::{Msg, Text};
 use crate::sysfs::{self, DevNum};
 use crate::uapi;
 
@@ -30,34 +32,32 @@ pub struct Opened {
     rdev: libc::dev_t,
 }
 
-/// A watchdog armed to reset the board `timeout_s` after arming.
+/// A watchdog armed to reset the board `timeout_s` after `at_ms`.
 pub struct Armed {
-    _dog: Opened,
+    dog: Opened,
     pub timeout_s: u32,
     pub options: u32,
+    /// CLOCK_BOOTTIME when the timeout in force was set.
+    pub at_ms: u64,
 }
 
 /// The names of the `WDIOF_*` bits set in `bits`: "SETTIMEOUT,MAGICCLOSE".
-pub fn flag_names(bits: u32) -> String {
-    let mut out = String::new();
+pub fn flag_names(bits: u32) -> Text<192> {
+    let mut out = Text::new();
+    let mut first = true;
     for (bit, name, _) in uapi::WDIOF_FLAGS {
         if bits & bit != 0 {
-            if !out.is_empty() {
-                out.push(',');
-            }
-            out.push_str(name);
+            let _ = write!(out, "{}{name}", if first { "" } else { "," });
+            first = false;
         }
     }
     let unknown = bits & !uapi::WDIOF_FLAGS.iter().fold(0, |acc, (b, _, _)| acc | b);
     if unknown != 0 {
-        let _ = write!(
-            out,
-            "{}0x{unknown:x}",
-            if out.is_empty() { "" } else { "," }
-        );
+        let _ = write!(out, "{}0x{unknown:x}", if first { "" } else { "," });
+        first = false;
     }
-    if out.is_empty() {
-        out.push_str("none");
+    if first {
+        let _ = out.write_str("none");
     }
     out
 }
@@ -86,43 +86,59 @@ fn parse_devnum(s: &str) -> Option<DevNum> {
 }
 
 /// Why opening the watchdog failed, and what to do about it.
-fn open_error(node: &CStr, e: Errno) -> String {
+fn open_error(node: &CStr, e: Errno) -> Msg {
     let path = show(node);
     match e {
-        Errno::ENOENT => format!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
+        Errno::ENOENT => msg!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
         Errno::EBUSY => {
             let holders = sysfs::char_device(node).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
-            format!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
+            msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
         }
-        Errno::EACCES | Errno::EPERM => format!("{path}: permission denied; stability must run as root"),
-        Errno::ENXIO | Errno::ENODEV => format!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
-        e => format!("cannot open {path}: {}", strerror(e)),
+        Errno::EACCES | Errno::EPERM => msg!("{path}: permission denied; stability must run as root"),
+        Errno::ENXIO | Errno::ENODEV => msg!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
+        e => msg!("cannot open {path}: {}", strerror(e)),
     }
 }
 
-/// Arms the watchdog for a reset, as described in the module comment.
-pub fn arm(cfg: &WatchdogConfig) -> Result<Armed, String> {
+/// Arms the watchdog for a reset, as described in the module comment, with
+/// `timeout_s` or the nearest timeout the driver takes in direction `search`.
+pub fn arm(cfg: &WatchdogConfig, timeout_s: u32, search: Search) -> Result<Armed, Msg> {
     let dog = open_checked(&cfg.path)?;
-    let timeout_s = dog.set_timeout(&cfg.path, cfg.timeout_s, Search::Up)?;
+    let timeout_s = dog.set_timeout(&cfg.path, timeout_s, search)?;
     let options = dog.options;
     Ok(Armed {
-        _dog: dog,
+        dog,
         timeout_s,
         options,
+        at_ms: crate::clock::boottime_ms(),
     })
+}
+
+impl Armed {
+    /// When the timeout in force runs out, on CLOCK_BOOTTIME.
+    pub fn expires_at(&self) -> u64 {
+        self.at_ms + u64::from(self.timeout_s) * 1000
+    }
+
+    /// Sets another timeout (which also restarts the count).
+    pub fn set_timeout(&mut self, node: &CStr, want: u32, search: Search) -> Result<u32, Msg> {
+        self.timeout_s = self.dog.set_timeout(node, want, search)?;
+        self.at_ms = crate::clock::boottime_ms();
+        Ok(self.timeout_s)
+    }
 }
 
 /// Opens the watchdog with every check: no O_CREAT, a character device, a
 /// driver that answers WDIOC_GETSUPPORT; logs what it is and enables it.
-pub fn open_checked(node: &CStr) -> Result<Opened, String> {
+pub fn open_checked(node: &CStr) -> Result<Opened, Msg> {
     let path = show(node);
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
     let fd = crate::fsutil::open(node, OFlag::O_WRONLY | OFlag::O_NOCTTY)
         .map_err(|e| open_error(node, e))?;
-    let st = fstat(&fd).map_err(|e| format!("cannot stat {path}: {}", strerror(e)))?;
+    let st = fstat(&fd).map_err(|e| msg!("cannot stat {path}: {}", strerror(e)))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
-        return Err(format!(
+        return Err(msg!(
             "{path} is a {}, not a watchdog device: a tool that opened it with O_CREAT while no driver was loaded \
              may have created it (py-stability-iot did); remove it and load the watchdog driver",
             crate::indicator::kind(st.st_mode as u32)
@@ -143,23 +159,30 @@ pub fn open_checked(node: &CStr) -> Result<Opened, String> {
             } else {
                 "EINVAL"
             };
-            format!(
+            msg!(
                 "{path} is not a watchdog: WDIOC_GETSUPPORT failed ({name}: {})",
                 strerror(e)
             )
         }
-        e => format!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
+        e => msg!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
     })?;
     let identity = crate::indicator::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;
     // SAFETY: valid descriptor; `bootstatus` is a writable int as the request encodes.
     let boot =
         unsafe { uapi::wdioc_getbootstatus(raw, &mut bootstatus) }.map(|_| bootstatus as u32);
-    crate::info!(
-        "{path}: \"{identity}\", options {}, boot status {}",
-        flag_names(info.options),
-        boot.map_or_else(|e| format!("unknown ({})", strerror(e)), flag_names)
-    );
+    match boot {
+        Ok(bits) => crate::info!(
+            "{path}: \"{identity}\", options {}, boot status {}",
+            flag_names(info.options),
+            flag_names(bits)
+        ),
+        Err(e) => crate::info!(
+            "{path}: \"{identity}\", options {}, boot status unknown ({})",
+            flag_names(info.options),
+            strerror(e)
+        ),
+    }
     if info.options & uapi::WDIOF_ALARMONLY != 0 {
         crate::warning!(
             "{path} reports ALARMONLY: it may raise an alarm instead of resetting the board"
@@ -216,11 +239,11 @@ impl Opened {
 
     /// Sets `want` seconds, or the nearest timeout the driver accepts in the
     /// direction `search`, and returns what the driver reports afterwards.
-    pub fn set_timeout(&self, node: &CStr, want: u32, search: Search) -> Result<u32, String> {
+    pub fn set_timeout(&self, node: &CStr, want: u32, search: Search) -> Result<u32, Msg> {
         let (path, raw) = (show(node), self.raw());
         if self.options & uapi::WDIOF_SETTIMEOUT == 0 {
             let now = gettimeout(raw).map_err(|e| {
-                format!(
+                msg!(
                     "{path}: cannot change or read the timeout ({})",
                     strerror(e)
                 )
@@ -232,12 +255,8 @@ impl Opened {
             Ok(v) => v,
             Err(Errno::EINVAL) => {
                 // Start from the sysfs limit when it is known, then walk.
-                let dir = sysfs::watchdog_dir(DevNum::of(self.rdev));
-                let limit = |attr: &str| {
-                    dir.as_ref()
-                        .and_then(|d| sysfs::attr(d.as_bytes(), attr))
-                        .and_then(|s| s.parse::<u32>().ok())
-                };
+                let num = DevNum::of(self.rdev);
+                let limit = |attr: &str| sysfs::watchdog_attr_u32(num, attr);
                 let up = || {
                     let first = limit("min_timeout")
                         .filter(|&m| m > want)
@@ -274,7 +293,7 @@ impl Opened {
                 }
             }
             Err(e) => {
-                return Err(format!(
+                return Err(msg!(
                     "{path}: WDIOC_SETTIMEOUT({want}) failed: {}",
                     strerror(e)
                 ))

@@ -314,12 +314,23 @@ fn dry_run_decides_and_prints_every_step_and_touches_nothing() {
         "dry-run: fault: trigger=indicator source=".to_owned()
             + &sb.p("fault")
             + " reason=dry fault",
-        "dry-run: boot-loop guard at 0/3: would reset and count it (1/3)".to_owned(),
-        "dry-run: would remove ".to_owned() + &sb.p("fault") + " and fsync its directory",
-        "dry-run: would sync".to_owned(),
-        "dry-run: 1. watchdog: would fail: /dev/null (1:3) is not a watchdog".to_owned(),
-        "dry-run: 2. rtc: would fail: ".to_owned() + &sb.p("no-rtc"),
-        "dry-run: 3. reboot: would sync and call reboot(2) RB_AUTOBOOT".to_owned(),
+        "dry-run: boot-loop guard: would reset and count it (1/3)".to_owned(),
+        "dry-run: 1. log to the kernel log: indicator fault at ".to_owned()
+            + &sb.p("fault")
+            + ", reset within 10 s",
+        "dry-run: 2. arm /dev/null with a 10 s timeout (reset_deadline), never pinged".to_owned(),
+        "dry-run: 3. read the reason from ".to_owned() + &sb.p("fault") + " (storage worker)",
+        "dry-run: 4. count this reset in ".to_owned() + &sb.p("state/guard") + " (1/3)",
+        "dry-run: 5. write the reset record ".to_owned() + &sb.p("state/reset-record"),
+        "dry-run: 6. remove ".to_owned() + &sb.p("fault") + " and fsync its directory",
+        "dry-run: 7. sync every file system (storage worker); storage is waited for at most 9 s"
+            .to_owned(),
+        "dry-run: 8. watchdog: set /dev/null's timeout to 1 s, never ping it, wait up to 300 s"
+            .to_owned(),
+        "dry-run:    (watchdog would fail: /dev/null (1:3) is not a watchdog".to_owned(),
+        "dry-run: 9. rtc: set a wake alarm 60 s ahead on ".to_owned() + &sb.p("no-rtc"),
+        "dry-run:    (rtc would fail: ".to_owned() + &sb.p("no-rtc"),
+        "dry-run: 10. reboot: reboot(2) RB_AUTOBOOT".to_owned(),
     ];
     let mut at = 0;
     for want in &expected {

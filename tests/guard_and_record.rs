@@ -293,3 +293,130 @@ fn records_survive_kill_9_at_any_point_and_the_count_never_drops() {
     );
     assert!(last_count >= 10, "only {last_count} resets counted");
 }
+
+/// A fault the guard refused stands until it goes away, and while it stands
+/// it is a fault for the guard's window: the window cannot clear under it
+/// (before, it cleared "N s without a fault" with the fault still there).
+/// Once the fault is gone the window counts from its end, so the same
+/// indicator created again at once is refused again; created again after a
+/// whole window without it, it is acted on.
+#[test]
+fn a_standing_fault_holds_the_guard_until_a_window_passes_without_it() {
+    let sb = Sandbox::new("standing");
+    let single = config(&sb, "max_resets = 1\nreset_window = 2\n");
+    assert_eq!(trigger(&single, "one").code(), Some(69));
+    assert_eq!(guard_count(&sb), Some(1));
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\nmax_resets = 1\nreset_window = 2\n{SAFE_DEVICES}"
+    ));
+    sb.write("fault", "standing");
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    let refused = "NOT resetting for this";
+    assert!(d.wait_for_log(refused, T), "{}", d.stderr());
+    // Longer than reset_window, with the fault still there.
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(
+        !d.stderr().contains("boot-loop guard cleared"),
+        "the window cleared under a standing fault:\n{}",
+        d.stderr()
+    );
+    std::fs::remove_file(sb.path("fault")).unwrap();
+    assert!(
+        d.wait_for_log("is gone: that fault is over", T),
+        "{}",
+        d.stderr()
+    );
+    sb.write("fault", "again at once");
+    assert!(
+        support::wait_for(T, || d.stderr().matches(refused).count() == 2),
+        "created again at once, the fault must be refused again:\n{}",
+        d.stderr()
+    );
+    std::fs::remove_file(sb.path("fault")).unwrap();
+    assert!(
+        d.wait_for_log("boot-loop guard cleared (1/1 before)", T),
+        "{}",
+        d.stderr()
+    );
+    sb.write("fault", "after a quiet window");
+    let status = d
+        .wait(T)
+        .expect("acts on the fault and ends: every device fails");
+    assert_eq!(status.code(), Some(69), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("reason=after a quiet window"),
+        "{}",
+        d.stderr()
+    );
+}
+
+/// A boot that ended with neither a deliberate stop nor a reset record (the
+/// record of a reset was lost because storage did not answer in time, or
+/// the power went): the next start says so, `status` reports it, and the
+/// next record's seq skips one, so the records show the gap.
+#[test]
+fn a_boot_that_ended_without_stop_or_record_leaves_a_gap_in_seq() {
+    let sb = Sandbox::new("lost-record");
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    sb.write(
+        "state/reset-record",
+        "format=1\nseq=4\nboot_id=00000000-0000-0000-0000-00000000000a\nreason=old\n",
+    );
+    // The daemon ran in a boot that is over and never stopped deliberately.
+    sb.write(
+        "state/boot",
+        "format=1\nboot_id=00000000-0000-0000-0000-00000000000b\nstate=running\nnext_seq=5\nprevious_end=reset\n",
+    );
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\n{SAFE_DEVICES}"
+    ));
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    assert!(
+        d.wait_for_log(
+            "ended without a deliberate stop and without a reset record",
+            T
+        ),
+        "{}",
+        d.stderr()
+    );
+    let status = run(stability().args(["--config", &path, "status"]), T);
+    assert!(
+        status.stdout.contains("previous_boot.end=abrupt\n"),
+        "{status:?}"
+    );
+    assert!(
+        status.stdout.contains("previous_boot.record=missing"),
+        "{status:?}"
+    );
+    sb.write("fault", "after the gap");
+    let _ = d.wait(T);
+    let record = sb.read("state/reset-record");
+    assert_eq!(
+        value(&record, "seq"),
+        Some("6"),
+        "seq 5 is skipped: {record}"
+    );
+    assert_eq!(value(&record, "reason"), Some("after the gap"), "{record}");
+}
+
+/// A deliberate stop is noted, so the next start does not take the boot
+/// for one that lost its record.
+#[test]
+fn a_deliberate_stop_is_not_taken_for_a_lost_record() {
+    let sb = Sandbox::new("clean-stop");
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\n{SAFE_DEVICES}"
+    ));
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    assert!(d.wait_for_log("watching", T), "{}", d.stderr());
+    assert!(support::wait_for(T, || sb
+        .read("state/boot")
+        .contains("state=running")));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait(T).and_then(|s| s.code()), Some(0), "{}", d.stderr());
+    assert!(
+        sb.read("state/boot").contains("state=stopped"),
+        "{}",
+        sb.read("state/boot")
+    );
+}

@@ -111,7 +111,7 @@ fn a_watchdog_that_cannot_be_owned_stops_the_daemon_with_69_before_watching() {
         assert!(out.stderr.contains(says), "{what}: {out:?}");
         assert!(
             out.stderr
-                .contains("nothing is armed, exiting with status 69"),
+                .contains("nothing was armed; exiting with status 69"),
             "{what}: {out:?}"
         );
     }
@@ -139,5 +139,12 @@ fn a_dry_run_in_keepalive_mode_opens_nothing_and_plans_the_held_watchdog() {
         s
     });
     let out = out.unwrap_or_default();
-    assert!(out.contains("1. watchdog: would stop pinging /dev/null (held since start-up, keepalive mode), set a 1 s timeout"), "{out}");
+    assert!(
+        out.contains("2. stop pinging /dev/null and set its timeout to 10 s (reset_deadline)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("8. watchdog: set /dev/null's timeout to 1 s, never ping it"),
+        "{out}"
+    );
 }

@@ -63,6 +63,11 @@ class Fail(Exception):
     pass
 
 
+# In a disk's contents: the daemon's binary (as a board has it on its root
+# file system, where its pages can be dropped and must be read back).
+DAEMON = object()
+
+
 @dataclasses.dataclass
 class Scenario:
     name: str
@@ -79,7 +84,9 @@ class Scenario:
     target: Optional[str] = None
     profile: str = "release"
     actions: str = ACTIONS_EXIT
-    disk: Optional[dict] = None     # {path: text} for a persistent ext4 virtio disk
+    disk: Optional[dict] = None     # {path: text or DAEMON} for a persistent ext4 virtio disk (vda)
+    disk_mb: int = 16               # its size
+    disks: tuple = ()               # more ext4 disks (vdb, vdc, ...), each {path: text or DAEMON}
     modules: Optional[tuple] = None  # plus their dependencies; None: the machine's watchdog driver
     module_args: dict = dataclasses.field(default_factory=dict)
     timeout: float = 60.0           # hard limit for the whole run
@@ -383,12 +390,14 @@ def build_initramfs(sc, host, out):
     c.write(out)
 
 
-def qemu_argv(sc, host, initrd, disk, outdir):
+def qemu_argv(sc, host, initrd, disks, outdir):
     root = host.kernel_root(sc.arch)
     boot = os.path.join(root, "boot")
     vmlinuz = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")][0]
     base = ["-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none",
             "-initrd", initrd, "-action", sc.actions]
+    if disks and sc.machine in ("orangepi-pc", "malta"):
+        raise Fail(f"{sc.name}: no virtio disks on {sc.machine} in this harness")
     if sc.machine == "orangepi-pc":
         # Allwinner H3 (Cortex-A7, 1 GiB fixed), the zImage and the board's
         # device tree from the kernel package, with a second UART enabled for
@@ -411,7 +420,7 @@ def qemu_argv(sc, host, initrd, disk, outdir):
                 "-kernel", os.path.join(boot, vmlinuz),
                 "-append", f"console=ttyS0 {FAST_CMDLINE} stability_mark=ttyS1 stability_kmsg=1"] + base
     common = base + ["-m", "256", "-smp", "1", "-device", "i6300esb", "-device", "pvpanic-pci"]
-    if disk:
+    for disk in disks:
         common += ["-drive", f"file={disk},if=virtio,format=raw,cache=writeback"]
     if sc.arch == "x86_64":
         cmdline = f"console=ttyS0 {FAST_CMDLINE}"
@@ -432,6 +441,33 @@ def qemu_argv(sc, host, initrd, disk, outdir):
     raise ValueError(f"{sc.name}: unknown arch/machine {sc.arch}/{sc.machine}")
 
 
+def make_disk(sc, host, contents, base, size_mb):
+    """An ext4 image `base`.img holding `contents` ({path: text or DAEMON};
+    a path ending in / is a directory)."""
+    src = base + "-src"
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    for path, text in contents.items():
+        full = os.path.join(src, path.lstrip("/"))
+        if path.endswith("/"):
+            os.makedirs(full, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if text is DAEMON:
+            binary = host.binaries.get(sc.binary_key)
+            if not binary or not os.path.exists(binary):
+                why = host.missing.get(sc.binary_key, "build failed or was skipped")
+                raise Fail(f"no daemon binary for {sc.target} ({sc.profile}): {why}")
+            shutil.copy(binary, full)
+            os.chmod(full, 0o755)
+            continue
+        with open(full, "w") as f:
+            f.write(text)
+    image = base + ".img"
+    evidence.make_ext4(image, src, size_mb)
+    return image
+
+
 def run_scenario(sc, host, results):
     """Boot, check, stop. Returns (ok, message, run)."""
     outdir = os.path.join(results, sc.name)
@@ -443,20 +479,13 @@ def run_scenario(sc, host, results):
     started = time.monotonic()
     try:
         build_initramfs(sc, host, initrd)
-        if sc.disk is not None:
-            src = os.path.join(outdir, "disk-src")
-            for path, text in sc.disk.items():
-                full = os.path.join(src, path.lstrip("/"))
-                if path.endswith("/"):
-                    os.makedirs(full, exist_ok=True)
-                    continue
-                os.makedirs(os.path.dirname(full), exist_ok=True)
-                with open(full, "w") as f:
-                    f.write(text)
-            os.makedirs(src, exist_ok=True)
-            disk = os.path.join(outdir, "disk.img")
-            evidence.make_ext4(disk, src)
-        vm = VM(qemu_argv(sc, host, initrd, disk, outdir), outdir, trace_events=sc.trace,
+        images = []
+        for n, contents in enumerate(([sc.disk] if sc.disk is not None else []) + list(sc.disks)):
+            name = "disk" if n == 0 and sc.disk is not None else f"disk{n + 1}"
+            images.append(make_disk(sc, host, contents, os.path.join(outdir, name),
+                                    sc.disk_mb if name == "disk" else 64))
+        disk = images[0] if sc.disk is not None else None
+        vm = VM(qemu_argv(sc, host, initrd, images, outdir), outdir, trace_events=sc.trace,
                 marker=sc.marker)
         run = Run(sc, vm, outdir, disk)
         import threading
