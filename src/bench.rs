@@ -118,7 +118,7 @@ fn report(poll: u64, base: usize) {
         "bench: poll={poll} allocs={allocs} poll_allocs={} vmrss_kb={vmrss} rssanon_kb={rssanon} fds={fds}",
         allocs - base
     );
-    let _ = crate::log::write_all(std::io::stderr(), line.finish());
+    let _ = crate::fsutil::write_all(std::io::stderr(), line.finish());
 }
 
 /// VmRSS and RssAnon (kB) from /proc/self/status, and the open descriptors,

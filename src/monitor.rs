@@ -18,8 +18,10 @@
 
 use nix::errno::Errno;
 
+use crate::cli::exit;
 use crate::clock::{self, fmt_ms};
-use crate::config::{self, show, Config, Loaded, WatchdogConfig, WdtMode};
+use crate::config::{self, Config, Loaded, WatchdogConfig, WdtMode};
+use crate::fsutil::show;
 use crate::indicator::{Indicator, Presence, Reason};
 use crate::keepalive::Keeper;
 use crate::log::strerror;
@@ -28,17 +30,6 @@ use crate::record::Trigger;
 use crate::recovery::{self, Context, Outcome};
 use crate::signals::Signals;
 use crate::storage::{Job, Paths, Storage};
-
-/// Exit statuses (sysexits.h).
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const USAGE: u8 = 64;
-    pub const UNAVAILABLE: u8 = 69;
-    pub const OSERR: u8 = 71;
-    pub const IOERR: u8 = 74;
-    pub const TEMPFAIL: u8 = 75;
-    pub const CONFIG: u8 = 78;
-}
 
 /// The exit status for how a fault ended in a single run or `trigger`.
 pub fn exit_status(outcome: &Outcome) -> u8 {
@@ -535,7 +526,7 @@ pub fn trigger(cfg: &Config, reason: &str, dry_run: bool) -> u8 {
     let fault = Fault {
         trigger: Trigger::Manual,
         source: None,
-        reason: Some(crate::indicator::sanitize(reason.as_bytes())),
+        reason: Some(crate::msg::sanitize(reason.as_bytes())),
     };
     let outcome = session.act(cfg, fault, &signals, None, dry_run);
     session.finish(clock::boottime_ms() + cfg.reset_deadline_ms);

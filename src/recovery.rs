@@ -24,7 +24,8 @@ use core::fmt::Write as _;
 use nix::sys::reboot::RebootMode;
 
 use crate::clock::{self, secs};
-use crate::config::{show, Config, Device};
+use crate::config::{Config, Device};
+use crate::fsutil::show;
 use crate::keepalive::Keeper;
 use crate::log::Level::{Critical, Error, Notice};
 use crate::msg::{Msg, Text};

@@ -98,7 +98,12 @@ fn the_running_daemon_clears_the_guard_and_says_so() {
         "{}",
         d.stderr()
     );
-    assert_eq!(guard_count(&sb), Some(0));
+    // The storage worker writes it just after the line.
+    assert!(
+        support::wait_for(T, || guard_count(&sb) == Some(0)),
+        "{:?}",
+        guard_count(&sb)
+    );
     d.signal(libc::SIGTERM);
     let _ = d.wait(T);
 }
