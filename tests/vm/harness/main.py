@@ -2,7 +2,9 @@
 
 NAME is a scenario (file name in tests/vm/scenarios without .py); GROUP is
 `smoke` (harness mechanics, busybox only), `daemon` (the daemon's scenarios),
-`keepalive` (the daemon's keepalive mode, issue 8), or `all` (the default). Prints one line per scenario and a closing
+`keepalive` (the daemon's keepalive mode, issue 8), `peers` (stability beside
+the classic watchdog daemon and BusyBox's, issue 17; bench/run --peers runs
+them), or `all` (the default: all but `measure` and `peers`). Prints one line per scenario and a closing
 "N passed, N failed" line; exits 1 if any failed.
 """
 import argparse
@@ -88,8 +90,8 @@ def main():
     selected = []
     for w in wanted:
         if w == "all":
-            selected += [n for n, sc in scenarios.items() if sc.group != "measure"]
-        elif w in ("smoke", "daemon", "keepalive", "worst", "measure"):
+            selected += [n for n, sc in scenarios.items() if sc.group not in ("measure", "peers")]
+        elif w in ("smoke", "daemon", "keepalive", "worst", "measure", "peers"):
             selected += [n for n, sc in scenarios.items() if sc.group == w]
         elif w in scenarios:
             selected.append(w)

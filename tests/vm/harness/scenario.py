@@ -57,6 +57,9 @@ class Scenario:
     trace: tuple = ("pci_cfg_write",)
     group: str = "daemon"           # smoke | daemon | keepalive | measure (measure: only when named)
     host_programs: tuple = ()       # host (x86_64) programs copied in with their shared libraries
+    # f(cpio, host): adds more to the initramfs (files made from the work
+    # directory's downloads, e.g. the peers of bench/run --peers)
+    initramfs: Optional[Callable] = None
     doc: str = ""
 
 
@@ -228,6 +231,8 @@ def build_initramfs(sc, host, out):
         if not binary or not os.path.exists(binary):
             raise Fail(f"no daemon binary for {sc.arch} (build failed or was skipped)")
         c.copy("bin/stability", binary, 0o755)
+    if sc.initramfs is not None:
+        sc.initramfs(c, host)
     c.write(out)
 
 
@@ -260,8 +265,8 @@ def qemu_argv(sc, host, initrd, disks):
 
 
 def make_disk(sc, host, contents, base, size_mb):
-    """An ext4 image `base`.img holding `contents` ({path: text or DAEMON};
-    a path ending in / is a directory)."""
+    """An ext4 image `base`.img holding `contents` ({path: text, DAEMON, or
+    f(host) -> bytes}; a path ending in / is a directory)."""
     src = base + "-src"
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -276,6 +281,11 @@ def make_disk(sc, host, contents, base, size_mb):
             if not binary or not os.path.exists(binary):
                 raise Fail(f"no daemon binary for {sc.arch} (build failed or was skipped)")
             shutil.copy(binary, full)
+            os.chmod(full, 0o755)
+            continue
+        if callable(text):
+            with open(full, "wb") as f:
+                f.write(text(host))
             os.chmod(full, 0o755)
             continue
         with open(full, "w") as f:
