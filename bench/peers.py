@@ -49,6 +49,14 @@ BOUNDS = {
     "worst": (DEADLINE + WDT_TIMEOUT + 2.0, "reset_deadline + wdt_timeout + 2 s (w01-w07)"),
 }
 
+# The short form in each table row; CONFIG in full under the tables.
+SHORT = {
+    "keepalive": "`keepalive_timeout = 5`, `checking_interval = 1`",
+    "onfault": "`checking_interval = 1`, `wdt_timeout = 1`",
+    "classic": "`watchdog-timeout = 5`, `realtime = yes`, `priority = 1`, `test-binary` exiting 254",
+    "busybox": "`watchdog -T 5`",
+}
+
 CONFIG = {
     "keepalive": "`wdt_mode = keepalive`, `keepalive_timeout = 5` (pings every 1.67 s), "
                  "`checking_interval = 1`, `wdt_timeout = 1`, `reset_deadline` 10 s (default); "
@@ -205,7 +213,7 @@ def footprint_table(foot, disk):
     meds = {}
     for peer in P.PEERS:
         runs = foot.get(peer, []) if foot else []
-        cells = [f"**{P.LABEL[peer]}**"]
+        cells = [f"**{P.LABEL[peer]}** ({SHORT[peer]})"]
         meds[peer] = []
         for _, f in FOOT_COLS:
             xs = [f(r) for r in runs]
@@ -271,7 +279,7 @@ def resets_table(res):
     head = ["peer"] + [c for _, c in RESET_COLS]
     rows, vals, over = [], {}, []
     for peer in P.PEERS:
-        cells = [f"**{P.LABEL[peer]}**"]
+        cells = [f"**{P.LABEL[peer]}** ({SHORT[peer]})"]
         vals[peer] = []
         for key, _ in RESET_COLS:
             if key in ("kill9", "sigstop", "indicator"):
@@ -378,9 +386,22 @@ def measure(work, runs, shipped):
     return res, disk, walls, failed
 
 
-def write_json(path, res, disk, walls, failed):
+def write_json(path, res, disk, walls, failed, runs, commit):
+    """The raw figures of a run (target/bench/peers.json), from which
+    `bench/run --peers-report` makes the tables again."""
     dump = dict(res)
     dump["worst"] = {f"{s}/{p}": v for (s, p), v in res["worst"].items()}
-    dump.update(disk={k: list(v) for k, v in disk.items()}, walls=walls, failed=failed)
+    dump.update(disk={k: list(v) for k, v in disk.items()}, walls=walls, failed=failed,
+                runs=runs, commit=commit)
     with open(path, "w") as f:
         json.dump(dump, f, indent=1, sort_keys=True)
+
+
+def read_json(path):
+    """(res, disk, walls, failed, runs, commit) as write_json left them."""
+    with open(path) as f:
+        d = json.load(f)
+    res = {"latency": d["latency"], "footprint": d["footprint"],
+           "worst": {tuple(k.split("/")): v for k, v in d["worst"].items()}}
+    disk = {k: tuple(v) for k, v in d["disk"].items()}
+    return res, disk, d["walls"], d["failed"], d["runs"], d["commit"]
