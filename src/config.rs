@@ -9,11 +9,10 @@
 //! Python's ConfigParser did. Unknown sections and keys are warnings, so a
 //! newer config still runs on an older binary.
 
+use crate::fsutil::show;
 use crate::log::strerror;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt::{self, Write as _};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/stability/config.ini";
@@ -53,13 +52,14 @@ pub enum RtcMode {
 }
 
 impl RtcMode {
+    pub const NAMES: [&'static str; 6] = ["off", "mem", "standby", "freeze", "disk", "no"];
     pub const ALL: [(RtcMode, &'static str); 6] = [
-        (RtcMode::Off, "off"),
-        (RtcMode::Mem, "mem"),
-        (RtcMode::Standby, "standby"),
-        (RtcMode::Freeze, "freeze"),
-        (RtcMode::Disk, "disk"),
-        (RtcMode::No, "no"),
+        (RtcMode::Off, Self::NAMES[0]),
+        (RtcMode::Mem, Self::NAMES[1]),
+        (RtcMode::Standby, Self::NAMES[2]),
+        (RtcMode::Freeze, Self::NAMES[3]),
+        (RtcMode::Disk, Self::NAMES[4]),
+        (RtcMode::No, Self::NAMES[5]),
     ];
 
     pub fn name(self) -> &'static str {
@@ -86,9 +86,10 @@ pub enum WdtMode {
 }
 
 impl WdtMode {
+    pub const NAMES: [&'static str; 2] = ["on-fault", "keepalive"];
     pub const ALL: [(WdtMode, &'static str); 2] = [
-        (WdtMode::OnFault, "on-fault"),
-        (WdtMode::Keepalive, "keepalive"),
+        (WdtMode::OnFault, Self::NAMES[0]),
+        (WdtMode::Keepalive, Self::NAMES[1]),
     ];
 
     pub fn name(self) -> &'static str {
@@ -106,9 +107,10 @@ pub enum RtcBackend {
 }
 
 impl RtcBackend {
+    pub const NAMES: [&'static str; 2] = ["ioctl", "rtcwake"];
     pub const ALL: [(RtcBackend, &'static str); 2] = [
-        (RtcBackend::Ioctl, "ioctl"),
-        (RtcBackend::Rtcwake, "rtcwake"),
+        (RtcBackend::Ioctl, Self::NAMES[0]),
+        (RtcBackend::Rtcwake, Self::NAMES[1]),
     ];
 
     pub fn name(self) -> &'static str {
@@ -172,7 +174,10 @@ pub struct WatchdogConfig {
 
 #[derive(Clone, Debug)]
 pub struct RtcConfig {
+    /// `rtc_path`, or /dev/rtc when it is not set (`path_set`): the RTC is
+    /// then the first of `rtc::DEFAULT_PATHS` that exists, as hwclock does.
     pub path: CString,
+    pub path_set: bool,
     pub mode: RtcMode,
     pub wake_delay_s: u32,
     pub backend: RtcBackend,
@@ -292,42 +297,280 @@ fn read_file(path: &str) -> Result<String, String> {
     })
 }
 
-/// Every key stability knows, by section. Keys are matched case-insensitively.
-const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        "general",
-        &[
-            "recovery_device",
-            "checking_interval",
-            "indicator_file_path",
-            "single_run",
-            "heartbeat_file_path",
-            "heartbeat_timeout",
-            "state_dir",
-            "max_resets",
-            "reset_window",
-            "reset_deadline",
-            "realtime_priority",
-        ],
+/// The three sections, in file order.
+pub const SECTIONS: [&str; 3] = ["general", "watchdog-device", "rtc-device"];
+
+/// What values a key takes: the validation's bounds, and the range the
+/// documentation states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    /// An absolute path naming a file.
+    File,
+    /// An absolute path naming a directory.
+    Dir,
+    /// A device, or an ordered chain of them.
+    Chain,
+    /// One of these words.
+    Word(&'static [&'static str]),
+    /// A whole number from .0 to .1.
+    Int(u32, u32),
+    /// A duration from .0 to .1 milliseconds.
+    Duration(u64, u64),
+    /// 0, or a duration of at least .0 milliseconds.
+    ZeroOrAtLeast(u64),
+    /// Whole seconds from .0 to .1.
+    Seconds(u32, u32),
+}
+
+/// One configuration key. `KEYS` is the one list of them: the parser's
+/// known keys, the defaults `build` starts from, the bounds it checks, and
+/// what `check-config` prints (in this order, each with its meaning and
+/// range); tests hold config.ini, the man page stability.ini(5) and the
+/// README to it.
+#[derive(Debug)]
+pub struct Key {
+    pub section: &'static str,
+    pub name: &'static str,
+    /// As written in a file; "" when there is none (see `meaning`).
+    pub default: &'static str,
+    pub kind: Kind,
+    pub meaning: &'static str,
+}
+
+const fn key(
+    section: &'static str,
+    name: &'static str,
+    default: &'static str,
+    kind: Kind,
+    meaning: &'static str,
+) -> Key {
+    Key {
+        section,
+        name,
+        default,
+        kind,
+        meaning,
+    }
+}
+
+const DEVICES: [&str; 3] = ["watchdog", "rtc", "reboot"];
+/// The longest duration accepted anywhere: 10 years, far below overflow.
+const MAX_DURATION_MS: u64 = 10 * 366 * 86_400_000;
+const G: &str = SECTIONS[0];
+const W: &str = SECTIONS[1];
+const R: &str = SECTIONS[2];
+
+pub const KEYS: &[Key] = &[
+    key(
+        G,
+        "recovery_device",
+        "watchdog",
+        Kind::Chain,
+        "how the board is reset, tried in order until one works",
     ),
-    (
-        "watchdog-device",
-        &[
-            "wdt_path",
-            "wdt_kill_delay",
-            "wdt_timeout",
-            "wdt_mode",
-            "keepalive_timeout",
-            "keepalive_interval",
-            "disarm_on_exit",
-            "stall_timeout",
-        ],
+    key(
+        G,
+        "checking_interval",
+        "5",
+        Kind::Duration(0, MAX_DURATION_MS),
+        "time between two checks; 0: check once and exit",
     ),
-    (
-        "rtc-device",
-        &["rtc_path", "rtc_mode", "rtc_wake_delay", "rtc_backend"],
+    key(
+        G,
+        "indicator_file_path",
+        "",
+        Kind::File,
+        "reset when this path exists (any file type; a link is never followed)",
+    ),
+    key(G, "single_run", "false", Kind::Bool, "check once and exit"),
+    key(
+        G,
+        "heartbeat_file_path",
+        "",
+        Kind::File,
+        "reset when this file's mtime stops changing",
+    ),
+    key(
+        G,
+        "heartbeat_timeout",
+        "",
+        Kind::Duration(1000, MAX_DURATION_MS),
+        "how long the heartbeat may go untouched; needed with heartbeat_file_path",
+    ),
+    key(
+        G,
+        "state_dir",
+        "/var/lib/stability",
+        Kind::Dir,
+        "the reset record, the guard and the boot file: persistent storage",
+    ),
+    key(
+        G,
+        "max_resets",
+        "3",
+        Kind::Int(1, 1000),
+        "boot-loop guard: resets allowed before the window clears",
+    ),
+    key(
+        G,
+        "reset_window",
+        "3600",
+        Kind::Duration(1, MAX_DURATION_MS),
+        "boot-loop guard: time without a fault that clears the count",
+    ),
+    key(
+        G,
+        "reset_deadline",
+        "10",
+        Kind::Duration(2000, 3_600_000),
+        "from the poll that sees a fault to the reset, whatever blocks",
+    ),
+    key(
+        G,
+        "realtime_priority",
+        "0",
+        Kind::Int(0, 99),
+        "SCHED_RR priority; 0: normal scheduling at nice -20",
+    ),
+    key(
+        W,
+        "wdt_path",
+        "/dev/watchdog",
+        Kind::File,
+        "the watchdog device (never created)",
+    ),
+    key(
+        W,
+        "wdt_kill_delay",
+        "300",
+        Kind::Duration(0, MAX_DURATION_MS),
+        "how long the armed watchdog gets before the next device",
+    ),
+    key(
+        W,
+        "wdt_timeout",
+        "1",
+        Kind::Seconds(1, 65_535),
+        "the watchdog's timeout once storage is done or given up",
+    ),
+    key(
+        W,
+        "wdt_mode",
+        "on-fault",
+        Kind::Word(&WdtMode::NAMES),
+        "on-fault: open it only to reset; keepalive: own and ping it from start-up",
+    ),
+    key(
+        W,
+        "keepalive_timeout",
+        "30",
+        Kind::Seconds(1, 65_535),
+        "keepalive: the watchdog's timeout while pinged",
+    ),
+    key(
+        W,
+        "keepalive_interval",
+        "",
+        Kind::Duration(1, MAX_DURATION_MS),
+        "keepalive: the ping period (default: a third of keepalive_timeout)",
+    ),
+    key(
+        W,
+        "disarm_on_exit",
+        "true",
+        Kind::Bool,
+        "keepalive: on SIGTERM, write the magic 'V' (or leave it armed)",
+    ),
+    key(
+        W,
+        "stall_timeout",
+        "0",
+        Kind::ZeroOrAtLeast(1000),
+        "keepalive: stop pinging once the main loop is stuck this long; 0: never",
+    ),
+    key(
+        R,
+        "rtc_path",
+        "",
+        Kind::File,
+        "the RTC (not set: the first of /dev/rtc, /dev/rtc0, /dev/misc/rtc)",
+    ),
+    key(
+        R,
+        "rtc_mode",
+        "off",
+        Kind::Word(&RtcMode::NAMES),
+        "after the alarm: power off, a sleep state, or no (alarm only)",
+    ),
+    key(
+        R,
+        "rtc_wake_delay",
+        "60",
+        Kind::Seconds(2, 365 * 86_400),
+        "from the alarm being set to the wake-up",
+    ),
+    key(
+        R,
+        "rtc_backend",
+        "ioctl",
+        Kind::Word(&RtcBackend::NAMES),
+        "ioctl: set the alarm directly; rtcwake: run rtcwake(8)",
     ),
 ];
+
+impl Key {
+    /// The key named `name` (a name of `KEYS`).
+    pub fn named(name: &str) -> &'static Key {
+        KEYS.iter().find(|k| k.name == name).unwrap_or(&KEYS[0])
+    }
+}
+
+/// A span of time as the documentation writes it: `2 s`, `1 h`, `365 d`.
+fn span(ms: u64) -> impl fmt::Display {
+    struct S(u64);
+    impl fmt::Display for S {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            for (unit, size) in [
+                ("d", 86_400_000),
+                ("h", 3_600_000),
+                ("min", 60_000),
+                ("s", 1000),
+            ] {
+                if self.0 >= size && self.0 % size == 0 {
+                    return write!(f, "{} {unit}", self.0 / size);
+                }
+            }
+            write!(f, "{} ms", self.0)
+        }
+    }
+    S(ms)
+}
+
+impl fmt::Display for Kind {
+    /// The values a key takes, in words: `1 to 1000`, `2 s to 1 h`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Kind::Bool => f.write_str("true or false"),
+            Kind::File => f.write_str("a file's absolute path"),
+            Kind::Dir => f.write_str("a directory's absolute path"),
+            Kind::Chain => write!(f, "{}, or several in order", DEVICES.join(", ")),
+            Kind::Word(words) => f.write_str(&words.join(", ")),
+            Kind::Int(a, b) => write!(f, "{a} to {b}"),
+            Kind::Duration(0, MAX_DURATION_MS) => f.write_str("a duration"),
+            Kind::Duration(1, MAX_DURATION_MS) => f.write_str("a duration over 0"),
+            Kind::Duration(a, MAX_DURATION_MS) => write!(f, "at least {}", span(a)),
+            Kind::Duration(a, b) => write!(f, "{} to {}", span(a), span(b)),
+            Kind::ZeroOrAtLeast(a) => write!(f, "0, or at least {}", span(a)),
+            Kind::Seconds(a, b) => write!(
+                f,
+                "{} to {}",
+                span(u64::from(a) * 1000),
+                span(u64::from(b) * 1000)
+            ),
+        }
+    }
+}
 
 /// One `key = value` line, after the INI layer.
 struct Entry<'a> {
@@ -358,120 +601,135 @@ pub fn parse(text: &str, source: &str) -> Result<Loaded, Rejected> {
 /// The INI layer: sections and keys, comments, duplicates, unknown names.
 fn scan<'a>(text: &'a str, errors: &mut Vec<Diag>, warnings: &mut Vec<Diag>) -> Vec<Entry<'a>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut entries: Vec<Entry<'a>> = Vec::new();
-    // The current section: known (Some(name)), unknown (None), or none yet.
-    let mut section: Option<Option<&'static str>> = None;
-    let mut seen_sections: Vec<(&'static str, u32)> = Vec::new();
+    let mut scan = Scan {
+        entries: Vec::new(),
+        section: None,
+        seen_sections: Vec::new(),
+        errors,
+        warnings,
+    };
     let mut parser = ini_core::Parser::new(text).comment_char(b'#');
     loop {
         let line = parser.line() + 1;
         let Some(item) = parser.next() else { break };
-        let (key, value) = match item {
-            ini_core::Item::SectionEnd | ini_core::Item::Blank | ini_core::Item::Comment(_) => {
-                continue
-            }
-            ini_core::Item::Section(name) => {
-                section = Some(open_section(
-                    name,
-                    line,
-                    &mut seen_sections,
-                    errors,
-                    warnings,
-                ));
-                continue;
-            }
+        match item {
+            ini_core::Item::SectionEnd | ini_core::Item::Blank | ini_core::Item::Comment(_) => {}
+            ini_core::Item::Section(name) => scan.open(name, line),
             // A line starting with '[' but not ending in ']': a header followed by
-            // a comment, or a malformed one; the no-'=' branch below sorts them out.
-            ini_core::Item::Error(text) => (text, None),
-            ini_core::Item::Property(key, value) => (key, value),
-        };
+            // a comment, or a malformed one; `line` sorts them out.
+            ini_core::Item::Error(text) => scan.line(line, text, None),
+            ini_core::Item::Property(key, value) => scan.line(line, key, value),
+        }
+    }
+    scan.entries
+}
+
+/// The INI layer's state while it reads a file.
+struct Scan<'a, 'e> {
+    entries: Vec<Entry<'a>>,
+    /// The current section: known (Some(name)), unknown (None), or none yet.
+    section: Option<Option<&'static str>>,
+    seen_sections: Vec<(&'static str, u32)>,
+    errors: &'e mut Vec<Diag>,
+    warnings: &'e mut Vec<Diag>,
+}
+
+impl<'a> Scan<'a, '_> {
+    fn open(&mut self, name: &str, line: u32) {
+        self.section = Some(open_section(
+            name,
+            line,
+            &mut self.seen_sections,
+            self.errors,
+            self.warnings,
+        ));
+    }
+
+    fn error(&mut self, line: u32, message: String) {
+        self.errors.push(Diag::new(line, message));
+    }
+
+    /// A line that is not a plain `[section]`: `key = value`, or without
+    /// '=' an indented section header, `key: value`, or junk.
+    fn line(&mut self, line: u32, key: &'a str, value: Option<&'a str>) {
         let key = key.trim();
         if key.starts_with('#') || key.starts_with(';') || (key.is_empty() && value.is_none()) {
-            continue;
+            return;
         }
         let (key, value) = match value {
             Some(value) => (key, value),
             None => {
-                // A line without '=': an indented section header, `key: value`, or junk.
                 let header = strip_comment(key);
                 if header.starts_with('[') {
                     if header.len() >= 2 && header.ends_with(']') {
-                        let name = &header[1..header.len() - 1];
-                        section = Some(open_section(
-                            name,
-                            line,
-                            &mut seen_sections,
-                            errors,
-                            warnings,
-                        ));
+                        self.open(&header[1..header.len() - 1], line);
                     } else {
-                        errors.push(Diag::new(
+                        self.error(
                             line,
                             format!("malformed section header `{header}`; expected `[name]`"),
-                        ));
+                        );
                     }
-                    continue;
+                    return;
                 }
                 match key.split_once(':') {
                     Some((k, v)) => (k.trim(), v),
                     None => {
-                        errors.push(Diag::new(
+                        self.error(
                             line,
                             format!("`{key}` is not `key = value`, a [section] or a comment"),
-                        ));
-                        continue;
+                        );
+                        return;
                     }
                 }
             }
         };
+        self.property(line, key, value);
+    }
+
+    /// `key = value` in the current section.
+    fn property(&mut self, line: u32, key: &'a str, value: &'a str) {
         if key.starts_with('[') {
-            errors.push(Diag::new(line, format!("malformed section header `{key}`")));
-            continue;
+            return self.error(line, format!("malformed section header `{key}`"));
         }
         if key.is_empty() {
-            errors.push(Diag::new(line, "a value without a key".to_owned()));
-            continue;
+            return self.error(line, "a value without a key".to_owned());
         }
-        let section = match section {
+        let section = match self.section {
             None => {
-                errors.push(Diag::new(
+                return self.error(
                     line,
                     format!("`{key}` comes before any [section]; put it under [general]"),
-                ));
-                continue;
+                )
             }
-            Some(None) => continue, // inside an unknown section: already warned about
+            Some(None) => return, // inside an unknown section: already warned about
             Some(Some(section)) => section,
         };
         let value = strip_comment(value.trim());
         let Some(known) = known_key(section, key) else {
-            warnings.push(Diag::new(
+            self.warnings.push(Diag::new(
                 line,
                 format!("unknown key `{key}` in [{section}] (ignored)"),
             ));
-            continue;
+            return;
         };
-        if let Some(first) = entries
+        if let Some(first) = self
+            .entries
             .iter()
             .find(|e| e.section == section && e.key == known)
         {
-            errors.push(Diag::new(
+            let first = first.line;
+            return self.error(
                 line,
-                format!(
-                    "[{section}] {known} is set twice (first on line {}); keep one",
-                    first.line
-                ),
-            ));
-            continue;
+                format!("[{section}] {known} is set twice (first on line {first}); keep one"),
+            );
         }
-        entries.push(Entry {
+        self.entries.push(Entry {
             section,
             key: known,
             value,
             line,
         });
     }
-    entries
 }
 
 /// Opens a section; a known one may appear once. Only known sections are
@@ -485,7 +743,7 @@ fn open_section(
     warnings: &mut Vec<Diag>,
 ) -> Option<&'static str> {
     let name = name.trim();
-    let known = SECTIONS.iter().map(|(s, _)| *s).find(|s| *s == name);
+    let known = SECTIONS.iter().copied().find(|s| *s == name);
     if let Some(known) = known {
         match seen.iter().find(|(s, _)| *s == known) {
             Some((_, first)) => errors.push(Diag::new(
@@ -506,10 +764,9 @@ fn open_section(
 }
 
 fn known_key(section: &str, key: &str) -> Option<&'static str> {
-    SECTIONS
-        .iter()
-        .find(|(s, _)| *s == section)
-        .and_then(|(_, keys)| keys.iter().copied().find(|k| k.eq_ignore_ascii_case(key)))
+    KEYS.iter()
+        .find(|k| k.section == section && k.name.eq_ignore_ascii_case(key))
+        .map(|k| k.name)
 }
 
 /// Drops a trailing comment: `#` or `;` preceded by white space.
@@ -531,94 +788,51 @@ fn build(
     warnings: &mut Vec<Diag>,
 ) -> Option<Config> {
     let mut v = Values { entries, errors };
+    // Each value: the file's, or the default of KEYS; bounds from KEYS too.
     let chain = v
-        .get("general", "recovery_device", parse_chain)
-        .unwrap_or_else(|| {
-            let mut chain = Chain::new();
-            let _ = chain.push(Device::Watchdog);
-            chain
-        });
-    let interval_ms = v
-        .get("general", "checking_interval", parse_duration_ms)
-        .unwrap_or(5_000);
-    let single_run =
-        v.get("general", "single_run", parse_bool).unwrap_or(false) || interval_ms == 0;
-    let indicator = v.get("general", "indicator_file_path", parse_path);
-    let hb_path = v.get("general", "heartbeat_file_path", parse_path);
-    let hb_timeout = v.get("general", "heartbeat_timeout", |s| {
-        positive(parse_duration_ms(s)?)
-    });
+        .get("recovery_device", |s, _| parse_chain(s))
+        .unwrap_or_default();
+    let interval_ms = v.get("checking_interval", parse_span).unwrap_or(0);
+    let single_run = v.get("single_run", |s, _| parse_bool(s)).unwrap_or(false) || interval_ms == 0;
+    let indicator = v.get("indicator_file_path", |s, _| parse_file_path(s));
+    let hb_path = v.get("heartbeat_file_path", |s, _| parse_file_path(s));
+    let hb_timeout = v.get("heartbeat_timeout", parse_span);
     let state_dir = v
-        .get("general", "state_dir", parse_path)
-        .unwrap_or_else(|| c_path("/var/lib/stability"));
-    let max_resets = v
-        .get("general", "max_resets", |s| parse_int(s, 1, 1000))
-        .unwrap_or(3);
-    let reset_window_ms = v
-        .get("general", "reset_window", |s| {
-            positive(parse_duration_ms(s)?)
-        })
-        .unwrap_or(3_600_000);
-    let reset_deadline_ms = v
-        .get("general", "reset_deadline", |s| {
-            bounded_ms(parse_duration_ms(s)?, 2_000, 3_600_000)
-        })
-        .unwrap_or(10_000);
-    let realtime_priority = v
-        .get("general", "realtime_priority", |s| parse_int(s, 0, 99))
-        .unwrap_or(0);
-    let watchdog = WatchdogConfig {
+        .get("state_dir", |s, _| parse_dir_path(s))
+        .unwrap_or_default();
+    let max_resets = v.get("max_resets", parse_number).unwrap_or(1);
+    let reset_window_ms = v.get("reset_window", parse_span).unwrap_or(1);
+    let reset_deadline_ms = v.get("reset_deadline", parse_span).unwrap_or(2000);
+    let realtime_priority = v.get("realtime_priority", parse_number).unwrap_or(0);
+    let mut watchdog = WatchdogConfig {
         path: v
-            .get("watchdog-device", "wdt_path", parse_path)
-            .unwrap_or_else(|| c_path("/dev/watchdog")),
-        kill_delay_ms: v
-            .get("watchdog-device", "wdt_kill_delay", parse_duration_ms)
-            .unwrap_or(300_000),
-        timeout_s: v
-            .get("watchdog-device", "wdt_timeout", |s| {
-                parse_int(s, 1, 65_535)
-            })
-            .unwrap_or(1),
+            .get("wdt_path", |s, _| parse_file_path(s))
+            .unwrap_or_default(),
+        kill_delay_ms: v.get("wdt_kill_delay", parse_span).unwrap_or(0),
+        timeout_s: v.get("wdt_timeout", parse_number).unwrap_or(1),
         mode: v
-            .get("watchdog-device", "wdt_mode", |s| {
-                parse_word(s, &WdtMode::ALL)
-            })
+            .get("wdt_mode", |s, _| parse_word(s, &WdtMode::ALL))
             .unwrap_or(WdtMode::OnFault),
-        keepalive_timeout_s: v
-            .get("watchdog-device", "keepalive_timeout", |s| {
-                parse_seconds(s, 1, 65_535)
-            })
-            .unwrap_or(30),
+        keepalive_timeout_s: v.get("keepalive_timeout", parse_number).unwrap_or(1),
         keepalive_interval_ms: 0, // from keepalive_timeout unless set, below
         disarm_on_exit: v
-            .get("watchdog-device", "disarm_on_exit", parse_bool)
+            .get("disarm_on_exit", |s, _| parse_bool(s))
             .unwrap_or(true),
-        stall_timeout_ms: v
-            .get("watchdog-device", "stall_timeout", parse_duration_ms)
-            .unwrap_or(0),
+        stall_timeout_ms: v.get("stall_timeout", parse_span).unwrap_or(0),
     };
-    let mut watchdog = watchdog;
     watchdog.keepalive_interval_ms = v
-        .get("watchdog-device", "keepalive_interval", |s| {
-            positive(parse_duration_ms(s)?)
-        })
+        .get("keepalive_interval", parse_span)
         .unwrap_or(u64::from(watchdog.keepalive_timeout_s) * 1000 / 3);
+    let rtc_path = v.get("rtc_path", |s, _| parse_file_path(s));
     let rtc = RtcConfig {
-        path: v
-            .get("rtc-device", "rtc_path", parse_path)
-            .unwrap_or_else(|| c_path("/dev/rtc")),
+        path_set: rtc_path.is_some(),
+        path: rtc_path.unwrap_or_else(|| c_path(crate::rtc::DEFAULT_PATHS[0])),
         mode: v
-            .get("rtc-device", "rtc_mode", |s| parse_word(s, &RtcMode::ALL))
+            .get("rtc_mode", |s, _| parse_word(s, &RtcMode::ALL))
             .unwrap_or(RtcMode::Off),
-        wake_delay_s: v
-            .get("rtc-device", "rtc_wake_delay", |s| {
-                parse_seconds(s, 2, 365 * 86_400)
-            })
-            .unwrap_or(60),
+        wake_delay_s: v.get("rtc_wake_delay", parse_number).unwrap_or(2),
         backend: v
-            .get("rtc-device", "rtc_backend", |s| {
-                parse_word(s, &RtcBackend::ALL)
-            })
+            .get("rtc_backend", |s, _| parse_word(s, &RtcBackend::ALL))
             .unwrap_or(RtcBackend::Ioctl),
     };
 
@@ -642,7 +856,32 @@ fn build(
             None
         }
     };
-    if indicator.is_none() && heartbeat.is_none() && !v.has("general", "indicator_file_path") {
+    let config = Config {
+        source: source.to_owned(),
+        chain,
+        interval_ms,
+        single_run,
+        indicator,
+        heartbeat,
+        state_dir,
+        max_resets,
+        reset_window_ms,
+        reset_deadline_ms,
+        realtime_priority,
+        watchdog,
+        rtc,
+    };
+    cross_check(&mut v, warnings, &config);
+    Some(config)
+}
+
+/// The checks between keys: what each key alone cannot tell.
+fn cross_check(v: &mut Values, warnings: &mut Vec<Diag>, cfg: &Config) {
+    let (chain, watchdog, rtc) = (&cfg.chain, &cfg.watchdog, &cfg.rtc);
+    let (single_run, interval_ms) = (cfg.single_run, cfg.interval_ms);
+    let reset_deadline_ms = cfg.reset_deadline_ms;
+    let heartbeat = &cfg.heartbeat;
+    if cfg.indicator.is_none() && heartbeat.is_none() && !v.has("general", "indicator_file_path") {
         v.errors.push(Diag::new(
             0,
             "nothing to watch: set [general] indicator_file_path (or heartbeat_file_path)"
@@ -664,6 +903,8 @@ fn build(
                 "heartbeat_file_path",
                 "a single run cannot see a heartbeat stop; it only works when the daemon polls",
             );
+        } else if hb.timeout_ms < SLOW_STORAGE_MS {
+            v.warn(warnings, "general", "heartbeat_timeout", SLOW_STORAGE);
         }
     }
     if chain.contains(&Device::Watchdog)
@@ -676,7 +917,7 @@ fn build(
             "is shorter than wdt_timeout + 2 s: the watchdog may not get the time to reset the board",
         );
     }
-    check_keepalive(&mut v, warnings, &watchdog, single_run);
+    check_keepalive(v, warnings, watchdog, single_run);
     if chain.contains(&Device::Watchdog)
         && reset_deadline_ms <= u64::from(watchdog.timeout_s) * 1000
     {
@@ -697,30 +938,6 @@ fn build(
             "is shorter than reset_deadline + 10 s: a power-off while storage hangs can take as long as the storage's own timeouts, and an alarm that fires before the power is off leaves the board off",
         );
     }
-    if chain.contains(&Device::Rtc) && rtc.mode == RtcMode::Off && rtc.wake_delay_s < 10 {
-        v.warn(
-            warnings,
-            "rtc-device",
-            "rtc_wake_delay",
-            "is under 10 s with rtc_mode = off: if the alarm fires before the power-off completes, the board stays off",
-        );
-    }
-
-    Some(Config {
-        source: source.to_owned(),
-        chain,
-        interval_ms,
-        single_run,
-        indicator,
-        heartbeat,
-        state_dir,
-        max_resets,
-        reset_window_ms,
-        reset_deadline_ms,
-        realtime_priority,
-        watchdog,
-        rtc,
-    })
 }
 
 /// The keepalive keys' cross-checks.
@@ -756,6 +973,9 @@ fn check_keepalive(
             "= keepalive needs the daemon to keep running: not with single_run or checking_interval = 0",
         );
     }
+    if wd.stall_timeout_ms > 0 && wd.stall_timeout_ms < SLOW_STORAGE_MS {
+        v.warn(warnings, "watchdog-device", "stall_timeout", SLOW_STORAGE);
+    }
     // A ping may come up to one period late; half the timeout leaves room for it.
     if wd.keepalive_interval_ms * 2 > u64::from(wd.keepalive_timeout_s) * 1000 {
         let line = v
@@ -789,18 +1009,21 @@ impl<'e, 'a> Values<'e, 'a> {
         self.entry(section, key).is_some()
     }
 
-    fn get<T>(
-        &mut self,
-        section: &str,
-        key: &str,
-        parse: fn(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        let entry = self.entry(section, key)?;
+    /// The value of key `name`: the file's, parsed and checked against the
+    /// key's kind (a bad one is an error, and None), or the key's default
+    /// (None when it has none).
+    fn get<T>(&mut self, name: &str, parse: fn(&str, Kind) -> Result<T, String>) -> Option<T> {
+        let k = Key::named(name);
+        let Some(entry) = self.entry(k.section, k.name) else {
+            return (!k.default.is_empty())
+                .then(|| parse(k.default, k.kind).ok())
+                .flatten();
+        };
         let (line, value) = (entry.line, entry.value);
-        match parse(value) {
+        match parse(value, k.kind) {
             Ok(v) => Some(v),
             Err(why) => {
-                self.reject(line, section, key, value, &why);
+                self.reject(line, k.section, k.name, value, &why);
                 None
             }
         }
@@ -866,11 +1089,6 @@ fn c_path(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-/// Shows a C-string path for messages.
-pub fn show(path: &CStr) -> std::path::Display<'_> {
-    Path::new(std::ffi::OsStr::from_bytes(path.to_bytes())).display()
-}
-
 fn unquoted(s: &str) -> Result<&str, String> {
     if s.len() >= 2 && (s.starts_with('"') || s.starts_with('\'')) {
         return Err("quotes are kept as part of the value; write it without them".to_owned());
@@ -911,41 +1129,55 @@ pub fn parse_int(s: &str, min: u32, max: u32) -> Result<u32, String> {
     }
 }
 
-/// Whole seconds in `min..=max`, as a number or a duration with a unit.
-fn parse_seconds(s: &str, min: u32, max: u32) -> Result<u32, String> {
+/// A number of a key of kind `Int` or `Seconds`, within its bounds.
+fn parse_number(s: &str, kind: Kind) -> Result<u32, String> {
+    match kind {
+        Kind::Int(min, max) => parse_int(s, min, max),
+        Kind::Seconds(min, max) => {
+            let ms = parse_duration_ms(s)?;
+            if ms % 1000 != 0 {
+                return Err("must be whole seconds".to_owned());
+            }
+            u32::try_from(ms / 1000)
+                .ok()
+                .filter(|secs| (min..=max).contains(secs))
+                .ok_or_else(|| format!("out of range; allowed: {kind}"))
+        }
+        _ => Err("not a number".to_owned()),
+    }
+}
+
+/// A duration of a key of kind `Duration` or `ZeroOrAtLeast`, in bounds.
+fn parse_span(s: &str, kind: Kind) -> Result<u64, String> {
     let ms = parse_duration_ms(s)?;
-    if ms % 1000 != 0 {
-        return Err("must be whole seconds".to_owned());
-    }
-    let secs = ms / 1000;
-    if secs < u64::from(min) || secs > u64::from(max) {
-        return Err(format!("out of range; allowed: {min} to {max} seconds"));
-    }
-    Ok(secs as u32)
-}
-
-/// A duration within `min..=max` milliseconds.
-fn bounded_ms(ms: u64, min: u64, max: u64) -> Result<u64, String> {
-    if ms < min || ms > max {
-        return Err(format!(
-            "out of range; allowed: {} to {} s",
-            crate::clock::secs(min),
-            crate::clock::secs(max)
-        ));
-    }
-    Ok(ms)
-}
-
-fn positive(ms: u64) -> Result<u64, String> {
-    if ms == 0 {
-        Err("must be more than 0".to_owned())
-    } else {
+    let ok = match kind {
+        Kind::Duration(min, max) => (min..=max).contains(&ms),
+        Kind::ZeroOrAtLeast(min) => ms == 0 || ms >= min,
+        _ => false,
+    };
+    if ok {
         Ok(ms)
+    } else if ms == 0 {
+        Err("must be more than 0".to_owned())
+    } else if matches!(kind, Kind::ZeroOrAtLeast(_))
+        || kind == Kind::Duration(1000, MAX_DURATION_MS)
+    {
+        Err(format!(
+            "out of range; allowed: {kind} (one check on healthy flash can take hundreds of ms)"
+        ))
+    } else {
+        Err(format!("out of range; allowed: {kind}"))
     }
 }
 
-/// The longest duration accepted anywhere: 10 years, far below overflow.
-const MAX_DURATION_MS: u64 = 10 * 366 * 86_400_000;
+/// Below this, `heartbeat_timeout` and `stall_timeout` are warned about. A
+/// check is one lstat(2), which waits on storage when the entry is not
+/// cached; SD cards and eMMC stall single requests for seconds during their
+/// garbage collection or behind a burst of writeback (an ext4 commit every
+/// 5 s), and the heartbeat's writer waits on the same storage.
+const SLOW_STORAGE_MS: u64 = 10_000;
+const SLOW_STORAGE: &str =
+    "is under 10 s: flash can stall a check for seconds, and a healthy board would be reset";
 
 /// A duration in milliseconds: seconds (`5`, `0.5`) or a number with a unit
 /// (`500ms`, `30s`, `5m`, `1h`).
@@ -1002,7 +1234,7 @@ pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
 }
 
 /// An absolute path.
-fn parse_path(s: &str) -> Result<CString, String> {
+fn parse_path(s: &str) -> Result<&str, String> {
     let s = unquoted(s)?;
     if !s.starts_with('/') {
         return Err("must be an absolute path (starting with /)".to_owned());
@@ -1010,7 +1242,42 @@ fn parse_path(s: &str) -> Result<CString, String> {
     if s.len() >= libc::PATH_MAX as usize {
         return Err("longer than PATH_MAX".to_owned());
     }
-    CString::new(s).map_err(|_| "contains a NUL byte".to_owned())
+    if s.bytes().any(|b| b == 0) {
+        return Err("contains a NUL byte".to_owned());
+    }
+    Ok(s)
+}
+
+/// The path of a file (the indicator, the heartbeat, a device node): it must
+/// end in the file's name. `/run/flags/`, `/run/flags/.` or `/..` name a
+/// directory, which lstat finds at once: an indicator path like that was a
+/// fault at the first poll. `.` and `..` inside the path are the kernel's to
+/// resolve, like the links in it.
+fn parse_file_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?;
+    let b = s.as_bytes();
+    let name = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+    if matches!(name, b"" | b"." | b"..") {
+        return Err("names a directory: give the path of a file".to_owned());
+    }
+    Ok(c_path(s))
+}
+
+/// The path of a directory stability creates and writes (state_dir). A
+/// trailing slash is dropped. `.` and `..` are refused: its missing parents
+/// are created, and `/var/lib/x/../stability` would create `/var/lib/x`. The
+/// root directory is refused too: the guard and the record would sit in `/`.
+fn parse_dir_path(s: &str) -> Result<CString, String> {
+    let s = parse_path(s)?;
+    let s = &s[..s.bytes().rposition(|c| c != b'/').map_or(0, |i| i + 1)];
+    if s.is_empty()
+        || s.as_bytes()
+            .split(|&c| c == b'/')
+            .any(|c| c == b"." || c == b"..")
+    {
+        return Err("must be a directory of its own, without `.` or `..`".to_owned());
+    }
+    Ok(c_path(s))
 }
 
 /// One word from `table`, in any case.
@@ -1053,6 +1320,13 @@ fn parse_chain(s: &str) -> Result<Chain, String> {
     Ok(chain)
 }
 
+/// `key = value` and a newline: one copy of the code for every line of
+/// `to_ini`.
+#[inline(never)]
+fn kv(out: &mut String, key: &str, value: &dyn fmt::Display) {
+    let _ = writeln!(out, "{key} = {value}");
+}
+
 /// A duration in the form the parser reads back: seconds when whole, else ms.
 pub fn fmt_duration(ms: u64) -> impl fmt::Display {
     struct D(u64);
@@ -1070,94 +1344,79 @@ pub fn fmt_duration(ms: u64) -> impl fmt::Display {
 
 impl Config {
     /// The effective configuration as INI text that parses back to the same
-    /// values: what `check-config` prints.
+    /// values: what `check-config` prints. Every key of `KEYS`, in order,
+    /// after a comment with its meaning and the values it takes.
     pub fn to_ini(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# effective configuration read from {}", self.source);
-        let _ = writeln!(
-            out,
-            "# {}",
-            if self.single_run {
-                "single run: check once, then exit".to_owned()
-            } else {
-                format!("poll every {} s", crate::clock::secs(self.interval_ms))
+        let o = &mut out;
+        let _ = writeln!(o, "# effective configuration read from {}", self.source);
+        if self.single_run {
+            o.push_str("# single run: check once, then exit\n");
+        } else {
+            let _ = writeln!(o, "# poll every {} s", crate::clock::secs(self.interval_ms));
+        }
+        let mut section = "";
+        for k in KEYS {
+            if k.section != section {
+                section = k.section;
+                let _ = writeln!(
+                    o,
+                    "{}[{section}]",
+                    if o.ends_with("]\n") || section == SECTIONS[0] {
+                        ""
+                    } else {
+                        "\n"
+                    }
+                );
             }
-        );
-        let _ = writeln!(out, "[general]");
-        let _ = writeln!(out, "recovery_device = {}", chain_names(&self.chain, ", "));
-        let _ = writeln!(
-            out,
-            "checking_interval = {}",
-            fmt_duration(self.interval_ms)
-        );
-        match &self.indicator {
-            Some(p) => writeln!(out, "indicator_file_path = {}", show(p)),
-            None => writeln!(out, "# indicator_file_path is not set"),
+            let _ = writeln!(o, "# {} ({})", k.meaning, k.kind);
+            match self.value_of(k.name) {
+                Some(value) => kv(o, k.name, &value),
+                None => {
+                    let _ = writeln!(o, "# {} is not set", k.name);
+                }
+            }
         }
-        .ok();
-        let _ = writeln!(out, "single_run = {}", self.single_run);
-        match &self.heartbeat {
-            Some(hb) => writeln!(
-                out,
-                "heartbeat_file_path = {}\nheartbeat_timeout = {}",
-                show(&hb.path),
-                fmt_duration(hb.timeout_ms)
-            ),
-            None => writeln!(out, "# heartbeat_file_path is not set: no heartbeat check"),
-        }
-        .ok();
-        let _ = writeln!(out, "state_dir = {}", show(&self.state_dir));
-        let _ = writeln!(out, "max_resets = {}", self.max_resets);
-        let _ = writeln!(out, "reset_window = {}", fmt_duration(self.reset_window_ms));
-        let _ = writeln!(
-            out,
-            "reset_deadline = {}",
-            fmt_duration(self.reset_deadline_ms)
-        );
-        let _ = writeln!(out, "realtime_priority = {}", self.realtime_priority);
-        let _ = writeln!(out, "\n[watchdog-device]");
-        let _ = writeln!(out, "wdt_path = {}", show(&self.watchdog.path));
-        let _ = writeln!(
-            out,
-            "wdt_kill_delay = {}",
-            fmt_duration(self.watchdog.kill_delay_ms)
-        );
-        let _ = writeln!(out, "wdt_timeout = {}", self.watchdog.timeout_s);
-        let _ = writeln!(out, "wdt_mode = {}", self.watchdog.mode.name());
-        if self.watchdog.mode == WdtMode::OnFault {
-            let _ = writeln!(
-                out,
-                "# the keepalive keys below apply with wdt_mode = keepalive only"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "keepalive_timeout = {}",
-            self.watchdog.keepalive_timeout_s
-        );
-        let _ = writeln!(
-            out,
-            "keepalive_interval = {}",
-            fmt_duration(self.watchdog.keepalive_interval_ms)
-        );
-        let _ = writeln!(out, "disarm_on_exit = {}", self.watchdog.disarm_on_exit);
-        let _ = writeln!(
-            out,
-            "stall_timeout = {}",
-            fmt_duration(self.watchdog.stall_timeout_ms)
-        );
-        let _ = writeln!(out, "\n[rtc-device]");
-        let _ = writeln!(out, "rtc_path = {}", show(&self.rtc.path));
-        let _ = writeln!(out, "rtc_mode = {}", self.rtc.mode.name());
-        let _ = writeln!(out, "rtc_wake_delay = {}", self.rtc.wake_delay_s);
-        let _ = writeln!(out, "rtc_backend = {}", self.rtc.backend.name());
         out
+    }
+
+    /// The effective value of key `name`, as a file would give it.
+    fn value_of(&self, name: &str) -> Option<String> {
+        let wd = &self.watchdog;
+        let hb = self.heartbeat.as_ref();
+        Some(match name {
+            "recovery_device" => chain_names(&self.chain, ", "),
+            "checking_interval" => fmt_duration(self.interval_ms).to_string(),
+            "indicator_file_path" => show(self.indicator.as_deref()?).to_string(),
+            "single_run" => self.single_run.to_string(),
+            "heartbeat_file_path" => show(&hb?.path).to_string(),
+            "heartbeat_timeout" => fmt_duration(hb?.timeout_ms).to_string(),
+            "state_dir" => show(&self.state_dir).to_string(),
+            "max_resets" => self.max_resets.to_string(),
+            "reset_window" => fmt_duration(self.reset_window_ms).to_string(),
+            "reset_deadline" => fmt_duration(self.reset_deadline_ms).to_string(),
+            "realtime_priority" => self.realtime_priority.to_string(),
+            "wdt_path" => show(&wd.path).to_string(),
+            "wdt_kill_delay" => fmt_duration(wd.kill_delay_ms).to_string(),
+            "wdt_timeout" => wd.timeout_s.to_string(),
+            "wdt_mode" => wd.mode.name().to_owned(),
+            "keepalive_timeout" => wd.keepalive_timeout_s.to_string(),
+            "keepalive_interval" => fmt_duration(wd.keepalive_interval_ms).to_string(),
+            "disarm_on_exit" => wd.disarm_on_exit.to_string(),
+            "stall_timeout" => fmt_duration(wd.stall_timeout_ms).to_string(),
+            "rtc_path" if self.rtc.path_set => show(&self.rtc.path).to_string(),
+            "rtc_mode" => self.rtc.mode.name().to_owned(),
+            "rtc_wake_delay" => self.rtc.wake_delay_s.to_string(),
+            "rtc_backend" => self.rtc.backend.name().to_owned(),
+            _ => return None,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     fn ok(text: &str) -> Config {
         match parse(text, "t.ini") {
@@ -1174,6 +1433,24 @@ mod tests {
     }
 
     const MINIMAL: &str = "[general]\nindicator_file_path = /run/x\n";
+
+    #[test]
+    fn paths_are_shown_as_path_display_shows_them() {
+        for bytes in [
+            &b"/run/x"[..],
+            b"/run/\xff\xfe/x",
+            "/run/é/\u{1f600}".as_bytes(),
+            b"/run/\xe2\x82",
+            b"\xc3",
+            b"",
+        ] {
+            let c = CString::new(bytes).unwrap();
+            let want = std::path::Path::new(std::ffi::OsStr::from_bytes(bytes))
+                .display()
+                .to_string();
+            assert_eq!(show(&c).to_string(), want, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn values_are_quoted_as_debug_quotes_them() {
@@ -1268,7 +1545,10 @@ mod tests {
     fn form_is_lenient_bom_crlf_comments_colon_case() {
         let text = "\u{feff}; leading comment\r\n  # indented comment\r\n[general] # trailing\r\nINDICATOR_FILE_PATH : /x\r\nchecking_interval=7 ; seven\r\n";
         let c = ok(text);
-        assert_eq!(c.indicator.as_deref().map(CStr::to_bytes), Some(&b"/x"[..]));
+        assert_eq!(
+            c.indicator.as_deref().map(std::ffi::CStr::to_bytes),
+            Some(&b"/x"[..])
+        );
         assert_eq!(c.interval_ms, 7000);
     }
 

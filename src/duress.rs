@@ -66,7 +66,7 @@ pub fn apply(rt_priority: u32) -> Applied {
 fn protect_from_oom() -> bool {
     use nix::fcntl::OFlag;
     let written = crate::fsutil::open("/proc/self/oom_score_adj", OFlag::O_WRONLY)
-        .and_then(|fd| crate::log::write_all(&fd, b"-1000\n"));
+        .and_then(|fd| crate::fsutil::write_all(&fd, b"-1000\n"));
     match written {
         Ok(()) => true,
         Err(e) => {

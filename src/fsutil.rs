@@ -4,11 +4,14 @@
 //! through here. Files are read into a buffer sized from fstat: one read(2)
 //! for the data, one to see the end.
 
+use core::fmt;
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::Mode;
+use nix::sys::stat::SFlag;
 use nix::NixPath;
 use std::ffi::{CStr, CString};
+use std::os::fd::AsFd;
 use std::os::fd::OwnedFd;
 
 /// openat(AT_FDCWD, path, flags | O_CLOEXEC).
@@ -96,4 +99,73 @@ pub fn proc_fd_path<Fd: std::os::fd::AsRawFd>(fd: &Fd) -> heapless::String<32> {
     // 14 bytes and at most 10 digits: it always fits.
     let _ = write!(path, "/proc/self/fd/{}", fd.as_raw_fd());
     path
+}
+
+/// The value of environment variable `name` (given with its final NUL:
+/// `b"PATH\0"`), if set. (std::env::var_os
+/// copies it under std's environment lock: 0.5 KB on armv7 for the two
+/// variables read here.)
+pub fn getenv(name: &[u8]) -> Option<&'static [u8]> {
+    let name = CStr::from_bytes_with_nul(name).ok()?;
+    // SAFETY: getenv(3) only reads the environment and returns a pointer
+    // into it or NULL. Nothing in this program changes the environment (no
+    // setenv, putenv or std::env::set_var), so the string stays valid and
+    // unchanged for the life of the process.
+    let value = unsafe { libc::getenv(name.as_ptr()) };
+    // SAFETY: a non-NULL result is a NUL-terminated string (see above).
+    (!value.is_null()).then(|| unsafe { CStr::from_ptr(value) }.to_bytes())
+}
+
+/// Shows a C-string path for messages, as Path::display does: its bytes as
+/// UTF-8, each invalid sequence as U+FFFD (without std's padding support,
+/// which the messages do not use: 0.2 KB on armv7).
+pub fn show(path: &CStr) -> Show<'_> {
+    Show(path.to_bytes())
+}
+
+/// See `show`.
+pub struct Show<'a>(&'a [u8]);
+
+impl fmt::Display for Show<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        loop {
+            match core::str::from_utf8(rest) {
+                Ok(text) => return f.write_str(text),
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    f.write_str(core::str::from_utf8(good).unwrap_or_default())?;
+                    f.write_str("\u{fffd}")?;
+                    rest = &bad[e.error_len().unwrap_or(bad.len())..];
+                }
+            }
+        }
+    }
+}
+
+/// A file type in words, from an `st_mode`.
+pub fn kind(mode: u32) -> &'static str {
+    match SFlag::from_bits_truncate(mode as libc::mode_t) & SFlag::S_IFMT {
+        SFlag::S_IFREG => "regular file",
+        SFlag::S_IFLNK => "symlink",
+        SFlag::S_IFDIR => "directory",
+        SFlag::S_IFIFO => "FIFO",
+        SFlag::S_IFSOCK => "socket",
+        SFlag::S_IFCHR => "character device",
+        SFlag::S_IFBLK => "block device",
+        _ => "unknown file type",
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying after EINTR and partial writes.
+pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> nix::Result<()> {
+    while !bytes.is_empty() {
+        match nix::unistd::write(&fd, bytes) {
+            Ok(0) => return Err(nix::errno::Errno::EIO),
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -15,34 +15,44 @@
 //! configured path, such as /var/run -> /run, are the administrator's) and is
 //! then walked component by component without following links, so a
 //! container that turns a directory into a link cannot redirect a read or an
-//! unlink to the host's files.
+//! unlink to the host's files. A directory that does not exist at start-up
+//! (the daemon starts before tmpfiles and the container engine) is resolved
+//! when it appears: until then each poll is one lstat of the directory
+//! instead of the indicator. Links in it are followed then, as at start-up:
+//! if an untrusted container could create that directory, create it before
+//! stability starts.
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, lstat, FileStat, Mode, SFlag};
 use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
+use std::cell::OnceCell;
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::config::show;
-use crate::fsutil;
+use crate::fsutil::show;
+use crate::fsutil::{self, kind};
 use crate::log::strerror;
+use crate::msg::sanitize;
 
-/// How many bytes of the indicator are kept as the reason.
-pub const REASON_BYTES: usize = 256;
-
-pub type Reason = heapless::String<REASON_BYTES>;
+pub use crate::msg::{Reason, REASON_BYTES};
 
 /// The indicator's path, split for safe access.
 #[derive(Clone, Debug)]
 pub struct Indicator {
-    /// The path polled with lstat: the resolved directory plus the name.
+    /// The path polled with lstat: the resolved directory plus the name (as
+    /// configured while the directory has not appeared).
     pub path: CString,
     /// The directory, resolved at start-up when it existed.
     dir: CString,
     /// The last component.
     name: CString,
+    /// The directory and path resolved when the directory appeared; unset
+    /// while `late` and it has not.
+    found: OnceCell<(CString, CString)>,
+    /// The directory did not exist at start-up.
+    late: bool,
 }
 
 /// What one poll saw.
@@ -62,27 +72,53 @@ impl Indicator {
         let name = CString::new(&bytes[cut + 1..]).unwrap_or_default();
         let dir_bytes = if cut == 0 { &b"/"[..] } else { &bytes[..cut] };
         let dir_bytes = CString::new(dir_bytes).unwrap_or_default();
-        let dir = fsutil::realpath(&dir_bytes).unwrap_or(dir_bytes);
-        let mut path = dir.as_bytes().to_vec();
-        if path.last() != Some(&b'/') {
-            path.push(b'/');
-        }
-        path.extend_from_slice(name.as_bytes());
+        let resolved = fsutil::realpath(&dir_bytes);
+        let late = resolved.is_none();
+        let dir = resolved.unwrap_or(dir_bytes);
         Indicator {
-            path: CString::new(path).unwrap_or_default(),
+            path: join(&dir, &name),
             dir,
             name,
+            found: OnceCell::new(),
+            late,
         }
     }
 
-    /// One poll: a single lstat(2), no allocation.
+    /// One poll: a single lstat(2), no allocation (but once, when a
+    /// directory missing at start-up has appeared).
     pub fn presence(&self) -> Presence {
-        presence(&self.path)
+        if !self.late {
+            return presence(&self.path);
+        }
+        if let Some((_, path)) = self.found.get() {
+            return presence(path);
+        }
+        // stat, not lstat: the directory is there once what it names (a
+        // link's target too) is.
+        match nix::sys::stat::stat(self.dir.as_c_str()) {
+            Ok(_) => {
+                // Resolved as at start-up; without /proc it cannot be, and
+                // the path stays as configured, as it would have then.
+                let (_, path) = self.found.get_or_init(|| {
+                    let dir = fsutil::realpath(&self.dir).unwrap_or_else(|| self.dir.clone());
+                    let path = join(&dir, &self.name);
+                    (dir, path)
+                });
+                presence(path)
+            }
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Presence::Absent,
+            Err(e) => Presence::Unknown(e),
+        }
+    }
+
+    /// The directory as resolved so far.
+    fn dir(&self) -> &CStr {
+        self.found.get().map_or(&self.dir, |(dir, _)| dir)
     }
 
     /// Opens the directory without following any link on the way.
     fn open_dir(&self) -> Result<OwnedFd, String> {
-        open_dir_nofollow(&self.dir)
+        open_dir_nofollow(self.dir())
     }
 
     /// The reason the indicator gives: its first bytes if it is a regular
@@ -134,8 +170,18 @@ impl Indicator {
                 ))
             }
         }
-        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(&self.dir), strerror(e)))
+        fsync(&dir).map_err(|e| format!("cannot fsync {}: {}", show(self.dir()), strerror(e)))
     }
+}
+
+/// `dir/name`.
+fn join(dir: &CStr, name: &CStr) -> CString {
+    let mut path = dir.to_bytes().to_vec();
+    if path.last() != Some(&b'/') {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name.to_bytes());
+    CString::new(path).unwrap_or_default()
 }
 
 /// lstat(2) of `path`, classified.
@@ -157,20 +203,6 @@ fn is_dir_at(dir: &OwnedFd, name: &CStr) -> bool {
 
 fn file_type(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
-}
-
-/// A file type in words, from an `st_mode`.
-pub fn kind(mode: u32) -> &'static str {
-    match SFlag::from_bits_truncate(mode as libc::mode_t) & SFlag::S_IFMT {
-        SFlag::S_IFREG => "regular file",
-        SFlag::S_IFLNK => "symlink",
-        SFlag::S_IFDIR => "directory",
-        SFlag::S_IFIFO => "FIFO",
-        SFlag::S_IFSOCK => "socket",
-        SFlag::S_IFCHR => "character device",
-        SFlag::S_IFBLK => "block device",
-        _ => "unknown file type",
-    }
 }
 
 /// Opens `dir` as a directory, refusing to follow a symlink in any component.
@@ -251,42 +283,9 @@ fn read_reason(dir: &OwnedFd, name: &CStr, out: &mut Reason) -> Result<(), Strin
     Ok(())
 }
 
-/// Printable ASCII only: tabs and line breaks become spaces, other bytes '?',
-/// surrounding space trimmed. The result is safe for a terminal, the kernel
-/// log and a `key=value` line.
-pub fn sanitize(bytes: &[u8]) -> Reason {
-    let mut out = Reason::new();
-    for &b in bytes.iter().take(REASON_BYTES) {
-        let c = match b {
-            b'\t' | b'\n' | b'\r' => ' ',
-            0x20..=0x7e => b as char,
-            _ => '?',
-        };
-        let _ = out.push(c);
-    }
-    let trimmed_len = out.trim_end().len();
-    out.truncate(trimmed_len);
-    let lead = out.len() - out.trim_start().len();
-    if lead > 0 {
-        let mut shifted = Reason::new();
-        let _ = shifted.push_str(&out[lead..]);
-        out = shifted;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_keeps_printable_ascii_and_nothing_else() {
-        assert_eq!(sanitize(b"  disk full\n").as_str(), "disk full");
-        assert_eq!(sanitize(b"a\tb\r\nc").as_str(), "a b  c");
-        assert_eq!(sanitize(b"\x1b[31mred\x00\xff").as_str(), "?[31mred??");
-        assert_eq!(sanitize("é".as_bytes()).as_str(), "??");
-        assert_eq!(sanitize(&[b'x'; 1000]).len(), REASON_BYTES);
-    }
 
     #[test]
     fn the_directory_is_split_and_resolved() {

@@ -25,7 +25,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::clock::{self, secs};
-use crate::config::{show, WatchdogConfig};
+use crate::config::WatchdogConfig;
+use crate::fsutil::show;
 use crate::log::{strerror, Level};
 use crate::msg::Msg;
 use crate::thread::Thread;
@@ -104,7 +105,8 @@ impl Keeper {
     pub fn start(cfg: &WatchdogConfig) -> Result<Keeper, String> {
         let node = cfg.path.as_c_str();
         let path = show(node).to_string();
-        let dog = watchdog::open_checked(node).map_err(|e| format!("{e}; nothing was armed"))?;
+        let dog =
+            watchdog::open_checked(node, false).map_err(|e| format!("{e}; nothing was armed"))?;
         let magicclose = dog.options & uapi::WDIOF_MAGICCLOSE != 0;
         if !magicclose {
             durable!(

@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
+use stability::cli::exit;
 use stability::cli::{self, Command};
 use stability::config::{self, Loaded};
-use stability::monitor::{self, exit, RunOptions};
+use stability::monitor::{self, RunOptions};
 use stability::{error, report, warning};
 
 fn main() -> ExitCode {
@@ -13,6 +14,8 @@ fn main() -> ExitCode {
 }
 
 fn real_main() -> u8 {
+    // Where log lines go, and /dev/kmsg opened once: before anything logs.
+    stability::log::init();
     let mut argv = Vec::new();
     for (i, arg) in std::env::args_os().enumerate() {
         match arg.into_string() {

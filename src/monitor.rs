@@ -17,9 +17,12 @@
 //! re-reads the config and keeps the old one if the new one is bad.
 
 use nix::errno::Errno;
+use std::ffi::CStr;
 
+use crate::cli::exit;
 use crate::clock::{self, fmt_ms};
-use crate::config::{self, show, Config, Loaded, WatchdogConfig, WdtMode};
+use crate::config::{self, Config, Loaded, WatchdogConfig, WdtMode};
+use crate::fsutil::show;
 use crate::indicator::{Indicator, Presence, Reason};
 use crate::keepalive::Keeper;
 use crate::log::strerror;
@@ -28,17 +31,6 @@ use crate::record::Trigger;
 use crate::recovery::{self, Context, Outcome};
 use crate::signals::Signals;
 use crate::storage::{Job, Paths, Storage};
-
-/// Exit statuses (sysexits.h).
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const USAGE: u8 = 64;
-    pub const UNAVAILABLE: u8 = 69;
-    pub const OSERR: u8 = 71;
-    pub const IOERR: u8 = 74;
-    pub const TEMPFAIL: u8 = 75;
-    pub const CONFIG: u8 = 78;
-}
 
 /// The exit status for how a fault ended in a single run or `trigger`.
 pub fn exit_status(outcome: &Outcome) -> u8 {
@@ -49,10 +41,48 @@ pub fn exit_status(outcome: &Outcome) -> u8 {
     }
 }
 
+/// What one trigger remembers between polls, whatever the trigger.
+#[derive(Default)]
+struct Watched {
+    /// A fault that was acted on without a reset (guard refusal, dry run)
+    /// and still stands: it is not acted on again until it clears.
+    standing: bool,
+    /// The last stat error logged, so that it is logged once.
+    error: Option<Errno>,
+}
+
+impl Watched {
+    /// The check worked: a later error is new again.
+    fn ok(&mut self) {
+        self.error = None;
+    }
+
+    /// The check failed with `e`: logged once until it changes.
+    fn failed(&mut self, e: Errno, what: &str, path: &CStr) {
+        if self.error != Some(e) {
+            self.error = Some(e);
+            error!(
+                "cannot check {what}{}: {} (not a fault; logged once until it changes)",
+                show(path),
+                strerror(e)
+            );
+        }
+    }
+
+    /// The fault stood and has gone.
+    fn cleared(&mut self, says: core::fmt::Arguments) {
+        if self.standing {
+            self.standing = false;
+            notice!("{says}: that fault is over");
+        }
+    }
+}
+
 /// The heartbeat trigger's memory: when its mtime last changed, on CLOCK_BOOTTIME.
 struct Heartbeat {
     mtime: Option<(i64, i64)>,
     changed_at_ms: u64,
+    watched: Watched,
 }
 
 /// What a poll found.
@@ -62,37 +92,31 @@ enum Seen {
     Heartbeat(Reason),
 }
 
-/// Everything the loop remembers between polls.
+/// Everything the loop remembers between polls: one `Watched` per trigger.
 struct Watch {
-    indicator: Option<Indicator>,
+    indicator: Option<(Indicator, Watched)>,
     heartbeat: Option<Heartbeat>,
-    /// A fault that was acted on without a reset (guard refusal, dry run) and
-    /// still stands: it is not acted on again until it clears.
-    indicator_standing: bool,
-    heartbeat_standing: bool,
-    /// The last stat error logged, per watched file, so it is logged once.
-    indicator_error: Option<Errno>,
-    heartbeat_error: Option<Errno>,
 }
 
 impl Watch {
     fn new(cfg: &Config) -> Watch {
         Watch {
-            indicator: cfg.indicator.as_deref().map(Indicator::new),
+            indicator: cfg
+                .indicator
+                .as_deref()
+                .map(|p| (Indicator::new(p), Watched::default())),
             heartbeat: cfg.heartbeat.as_ref().map(|_| Heartbeat {
                 mtime: None,
                 changed_at_ms: clock::boottime_ms(),
+                watched: Watched::default(),
             }),
-            indicator_standing: false,
-            heartbeat_standing: false,
-            indicator_error: None,
-            heartbeat_error: None,
         }
     }
 
     /// Whether a fault the guard refused is still there.
     fn standing(&self) -> bool {
-        self.indicator_standing || self.heartbeat_standing
+        self.indicator.as_ref().is_some_and(|(_, w)| w.standing)
+            || self.heartbeat.as_ref().is_some_and(|h| h.watched.standing)
     }
 
     /// The fault `seen` stands for; a dry run reads the indicator's reason
@@ -100,7 +124,7 @@ impl Watch {
     fn fault<'w>(&'w self, cfg: &'w Config, seen: Seen, dry_run: bool) -> Fault<'w> {
         match seen {
             Seen::Indicator => {
-                let indicator = self.indicator.as_ref();
+                let indicator = self.indicator.as_ref().map(|(i, _)| i);
                 Fault {
                     trigger: Trigger::Indicator,
                     source: indicator.map(|i| i.path.as_c_str()),
@@ -115,86 +139,22 @@ impl Watch {
         }
     }
 
-    /// One poll: the fault found, if any. Allocates nothing.
-    // libc's time_t, c_long and mode_t differ in width between targets.
-    #[allow(clippy::useless_conversion)]
+    /// One poll: the fault found, if any. Allocates nothing. Err when a
+    /// check failed (the single run's exit status).
     fn poll(&mut self, cfg: &Config) -> Result<Option<Seen>, ()> {
         let mut io_error = false;
-        if let Some(indicator) = &self.indicator {
-            match indicator.presence() {
-                Presence::Present(_) => {
-                    self.indicator_error = None;
-                    if !self.indicator_standing {
-                        return Ok(Some(Seen::Indicator));
-                    }
-                }
-                Presence::Absent => {
-                    self.indicator_error = None;
-                    if self.indicator_standing {
-                        self.indicator_standing = false;
-                        notice!("{} is gone: that fault is over", show(&indicator.path));
-                    }
-                }
-                Presence::Unknown(e) => {
-                    io_error = true;
-                    if self.indicator_error != Some(e) {
-                        self.indicator_error = Some(e);
-                        error!(
-                            "cannot check {}: {} (not a fault; logged once until it changes)",
-                            show(&indicator.path),
-                            strerror(e)
-                        );
-                    }
-                }
+        if let Some((indicator, watched)) = &mut self.indicator {
+            match poll_indicator(indicator, watched) {
+                Ok(true) => return Ok(Some(Seen::Indicator)),
+                Ok(false) => {}
+                Err(()) => io_error = true,
             }
         }
         if let (Some(hb), Some(hb_cfg)) = (&mut self.heartbeat, &cfg.heartbeat) {
-            let now = clock::boottime_ms();
-            match nix::sys::stat::lstat(hb_cfg.path.as_c_str()) {
-                Ok(st) => {
-                    self.heartbeat_error = None;
-                    let mtime = Some((i64::from(st.st_mtime), i64::from(st.st_mtime_nsec)));
-                    if mtime != hb.mtime {
-                        hb.mtime = mtime;
-                        hb.changed_at_ms = now;
-                        if self.heartbeat_standing {
-                            self.heartbeat_standing = false;
-                            notice!(
-                                "heartbeat {} is being touched again: that fault is over",
-                                show(&hb_cfg.path)
-                            );
-                        }
-                    }
-                }
-                Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => self.heartbeat_error = None,
-                Err(e) => {
-                    io_error = true;
-                    if self.heartbeat_error != Some(e) {
-                        self.heartbeat_error = Some(e);
-                        error!(
-                            "cannot check heartbeat {}: {} (logged once until it changes)",
-                            show(&hb_cfg.path),
-                            strerror(e)
-                        );
-                    }
-                }
-            }
-            let age = now.saturating_sub(hb.changed_at_ms);
-            if !self.heartbeat_standing && age > hb_cfg.timeout_ms {
-                let what = if hb.mtime.is_some() {
-                    "not touched"
-                } else {
-                    "missing"
-                };
-                let mut reason = Reason::new();
-                use core::fmt::Write as _;
-                let _ = write!(
-                    reason,
-                    "heartbeat {what} for {} s (heartbeat_timeout {} s)",
-                    fmt_ms(age),
-                    clock::secs(hb_cfg.timeout_ms)
-                );
-                return Ok(Some(Seen::Heartbeat(reason)));
+            match poll_heartbeat(hb, hb_cfg) {
+                Ok(Some(reason)) => return Ok(Some(Seen::Heartbeat(reason))),
+                Ok(None) => {}
+                Err(()) => io_error = true,
             }
         }
         if io_error {
@@ -208,15 +168,90 @@ impl Watch {
     fn after(&mut self, trigger: Trigger, outcome: &Outcome) {
         let standing = matches!(outcome, Outcome::Refused | Outcome::Planned);
         match trigger {
-            Trigger::Indicator => self.indicator_standing = standing,
+            Trigger::Indicator => {
+                if let Some((_, w)) = &mut self.indicator {
+                    w.standing = standing;
+                }
+            }
             Trigger::Heartbeat => {
-                self.heartbeat_standing = standing;
                 if let Some(hb) = &mut self.heartbeat {
+                    hb.watched.standing = standing;
                     hb.changed_at_ms = clock::boottime_ms(); // a fresh grace period after a resume
                 }
             }
             Trigger::Manual => {}
         }
+    }
+}
+
+/// One lstat of the indicator: Ok(true) for a fault to act on.
+fn poll_indicator(indicator: &Indicator, watched: &mut Watched) -> Result<bool, ()> {
+    match indicator.presence() {
+        Presence::Present(_) => {
+            watched.ok();
+            Ok(!watched.standing)
+        }
+        Presence::Absent => {
+            watched.ok();
+            watched.cleared(format_args!("{} is gone", show(&indicator.path)));
+            Ok(false)
+        }
+        Presence::Unknown(e) => {
+            watched.failed(e, "", &indicator.path);
+            Err(())
+        }
+    }
+}
+
+/// One lstat of the heartbeat file: the reason, for a fault to act on.
+// libc's time_t and c_long differ in width between targets.
+#[allow(clippy::useless_conversion)]
+fn poll_heartbeat(
+    hb: &mut Heartbeat,
+    cfg: &crate::config::Heartbeat,
+) -> Result<Option<Reason>, ()> {
+    let now = clock::boottime_ms();
+    let mut failed = false;
+    match nix::sys::stat::lstat(cfg.path.as_c_str()) {
+        Ok(st) => {
+            hb.watched.ok();
+            let mtime = Some((i64::from(st.st_mtime), i64::from(st.st_mtime_nsec)));
+            if mtime != hb.mtime {
+                hb.mtime = mtime;
+                hb.changed_at_ms = now;
+                hb.watched.cleared(format_args!(
+                    "heartbeat {} is being touched again",
+                    show(&cfg.path)
+                ));
+            }
+        }
+        Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => hb.watched.ok(),
+        Err(e) => {
+            hb.watched.failed(e, "heartbeat ", &cfg.path);
+            failed = true;
+        }
+    }
+    let age = now.saturating_sub(hb.changed_at_ms);
+    if !hb.watched.standing && age > cfg.timeout_ms {
+        let what = if hb.mtime.is_some() {
+            "not touched"
+        } else {
+            "missing"
+        };
+        let mut reason = Reason::new();
+        use core::fmt::Write as _;
+        let _ = write!(
+            reason,
+            "heartbeat {what} for {} s (heartbeat_timeout {} s)",
+            fmt_ms(age),
+            clock::secs(cfg.timeout_ms)
+        );
+        return Ok(Some(reason));
+    }
+    if failed {
+        Err(())
+    } else {
+        Ok(None)
     }
 }
 
@@ -406,6 +441,8 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
         warning!("{}", w.display(&cfg.source));
     }
     #[cfg(feature = "bench")]
+    crate::bench::watch_main_thread();
+    #[cfg(feature = "bench")]
     let mut bench = crate::bench::Polls::from_env();
     #[cfg(feature = "bench")]
     if bench.is_some() {
@@ -426,7 +463,12 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
     busy(&keeper);
     let watch = Watch::new(&cfg);
     announce(&cfg, opts.dry_run, duress);
-    let mut session = match Session::start(&cfg, watch.indicator.clone(), opts.dry_run, true) {
+    let mut session = match Session::start(
+        &cfg,
+        watch.indicator.as_ref().map(|(i, _)| i.clone()),
+        opts.dry_run,
+        true,
+    ) {
         Ok(s) => s,
         Err(status) => return status,
     };
@@ -453,7 +495,7 @@ pub fn run(loaded: Loaded, opts: &RunOptions) -> u8 {
                 announce(&cfg, opts.dry_run, duress);
                 let _ = session.storage.post(Job::Paths(Box::new(paths(
                     &cfg,
-                    watch.indicator.clone(),
+                    watch.indicator.as_ref().map(|(i, _)| i.clone()),
                     opts.dry_run,
                     true,
                 ))));
@@ -533,7 +575,7 @@ pub fn trigger(cfg: &Config, reason: &str, dry_run: bool) -> u8 {
     let fault = Fault {
         trigger: Trigger::Manual,
         source: None,
-        reason: Some(crate::indicator::sanitize(reason.as_bytes())),
+        reason: Some(crate::msg::sanitize(reason.as_bytes())),
     };
     let outcome = session.act(cfg, fault, &signals, None, dry_run);
     session.finish(clock::boottime_ms() + cfg.reset_deadline_ms);
@@ -553,7 +595,12 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
                 if cfg.indicator.is_some() {
                     f.write_str(" and ")?;
                 }
-                write!(f, "heartbeat {} (timeout {} s)", show(&hb.path), clock::secs(hb.timeout_ms))?;
+                write!(
+                    f,
+                    "heartbeat {} (timeout {} s)",
+                    show(&hb.path),
+                    clock::secs(hb.timeout_ms)
+                )?;
             }
             if cfg.single_run {
                 f.write_str(" once")
@@ -586,7 +633,11 @@ fn announce(cfg: &Config, dry_run: bool, duress: crate::duress::Applied) {
         (true, None) => write!(line, "memory locked"),
         (false, _) => write!(line, "memory NOT locked"),
     };
-    let oom = if duress.oom_protected { "-1000" } else { "unchanged" };
+    let oom = if duress.oom_protected {
+        "-1000"
+    } else {
+        "unchanged"
+    };
     let _ = write!(line, ", oom_score_adj {oom}, scheduling ");
     let _ = match (duress.realtime, duress.niced) {
         (true, _) => write!(line, "SCHED_RR {}", cfg.realtime_priority),

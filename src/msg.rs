@@ -15,6 +15,12 @@ pub struct Text<const N: usize> {
     cut: bool,
 }
 
+/// How many bytes of the indicator are kept as the reason.
+pub const REASON_BYTES: usize = 256;
+
+/// An indicator's reason, made printable (`sanitize`).
+pub type Reason = heapless::String<REASON_BYTES>;
+
 /// The size used for error messages.
 pub type Msg = Text<512>;
 
@@ -114,6 +120,30 @@ macro_rules! msg {
     ($($t:tt)*) => { $crate::msg::Msg::from_fmt(format_args!($($t)*)) };
 }
 
+/// Printable ASCII only: tabs and line breaks become spaces, other bytes '?',
+/// surrounding space trimmed. The result is safe for a terminal, the kernel
+/// log and a `key=value` line.
+pub fn sanitize(bytes: &[u8]) -> Reason {
+    let mut out = Reason::new();
+    for &b in bytes.iter().take(REASON_BYTES) {
+        let c = match b {
+            b'\t' | b'\n' | b'\r' => ' ',
+            0x20..=0x7e => b as char,
+            _ => '?',
+        };
+        let _ = out.push(c);
+    }
+    let trimmed_len = out.trim_end().len();
+    out.truncate(trimmed_len);
+    let lead = out.len() - out.trim_start().len();
+    if lead > 0 {
+        let mut shifted = Reason::new();
+        let _ = shifted.push_str(&out[lead..]);
+        out = shifted;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +156,14 @@ mod tests {
         assert_eq!(t.as_str(), "abcdefg...");
         let t = Text::<10>::from_fmt(format_args!("short"));
         assert_eq!(t.as_str(), "short");
+    }
+
+    #[test]
+    fn sanitize_keeps_printable_ascii_and_nothing_else() {
+        assert_eq!(sanitize(b"  disk full\n").as_str(), "disk full");
+        assert_eq!(sanitize(b"a\tb\r\nc").as_str(), "a b  c");
+        assert_eq!(sanitize(b"\x1b[31mred\x00\xff").as_str(), "?[31mred??");
+        assert_eq!(sanitize("é".as_bytes()).as_str(), "??");
+        assert_eq!(sanitize(&[b'x'; 1000]).len(), REASON_BYTES);
     }
 }

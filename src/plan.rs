@@ -17,7 +17,8 @@
 use core::fmt::{self, Write as _};
 use std::ffi::CStr;
 
-use crate::config::{show, Config, Device, RtcMode, WdtMode};
+use crate::config::{Config, Device, RtcMode, WdtMode};
+use crate::fsutil::show;
 use crate::guard::{self, Guard};
 use crate::indicator::Reason;
 use crate::msg::{Msg, Text};

@@ -24,7 +24,8 @@ use core::fmt::Write as _;
 use nix::sys::reboot::RebootMode;
 
 use crate::clock::{self, secs};
-use crate::config::{show, Config, Device};
+use crate::config::{Config, Device};
+use crate::fsutil::show;
 use crate::keepalive::Keeper;
 use crate::log::Level::{Critical, Error, Notice};
 use crate::msg::{Msg, Text};
@@ -88,30 +89,30 @@ enum Held {
     Nothing(Option<Msg>),
 }
 
+/// Bench builds: how many allocations the main thread made since the fault
+/// was seen, printed just before the reset is handed to the hardware or the
+/// kernel (there must be none).
+#[cfg(feature = "bench")]
+fn allocations_since_decision() {
+    let since = crate::bench::main_allocations()
+        .wrapping_sub(DECIDED.load(core::sync::atomic::Ordering::Relaxed));
+    crate::log::log(
+        crate::log::Level::Info,
+        format_args!("bench: fault_path_allocs={since}"),
+    );
+}
+
+#[cfg(feature = "bench")]
+static DECIDED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
 fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
-    let fault = &plan.fault;
-    let source = Source(fault.source);
-    let guard_text = plan.guard_text(cfg.max_resets);
+    #[cfg(feature = "bench")]
+    DECIDED.store(
+        crate::bench::main_allocations(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     if let Verdict::Refused(g) = &plan.verdict {
-        announce(cfg, plan, Step::KernelLog);
-        durable!(
-            Critical,
-            "boot-loop guard: {} resets already; NOT resetting for this {} fault at {source}. \
-             The fault stands until it goes away; the guard re-arms after {} s without a fault, \
-             or at once if {}/{} is removed",
-            g.show(cfg.max_resets),
-            fault.trigger.name(),
-            secs(cfg.reset_window_ms),
-            show(&cfg.state_dir),
-            crate::guard::FILE
-        );
-        announce(cfg, plan, Step::SaveGuard);
-        if !ctx.storage.post(Job::SaveGuard(g.clone())) {
-            error!(
-                "the storage worker is stuck ({}): the guard file is not updated",
-                ctx.storage.doing()
-            );
-        }
+        refuse(cfg, plan, ctx, g);
         return Outcome::Refused;
     }
     crate::log::fault_path(true);
@@ -120,61 +121,94 @@ fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
     announce(cfg, plan, Step::KernelLog);
     durable!(
         Critical,
-        "{} fault at {source}: resetting the board within {} s (reset_deadline); boot-loop guard {guard_text}",
-        fault.trigger.name(),
-        secs(plan.deadline_ms)
+        "{} fault at {}: resetting the board within {} s (reset_deadline); boot-loop guard {}",
+        plan.fault.trigger.name(),
+        Source(plan.fault.source),
+        secs(plan.deadline_ms),
+        plan.guard_text(cfg.max_resets)
     );
-
     // 2: the hardware backstop, before any storage is touched.
+    let mut held = arm_backstop(cfg, plan, ctx);
+    // 3: storage, on the worker, waited for until the deadline allows.
+    let storage_ok = storage(cfg, plan, ctx, &held);
+    // 4: the chain.
+    chain(cfg, plan, ctx, &mut held, storage_ok)
+}
+
+/// The guard refused: say so, and note the fault's time (not waited for).
+fn refuse(cfg: &Config, plan: &Plan, ctx: &Context, g: &crate::guard::Guard) {
+    announce(cfg, plan, Step::KernelLog);
+    durable!(
+        Critical,
+        "boot-loop guard: {} resets already; NOT resetting for this {} fault at {}. \
+         The fault stands until it goes away; the guard re-arms after {} s without a fault, \
+         or at once if {}/{} is removed",
+        g.show(cfg.max_resets),
+        plan.fault.trigger.name(),
+        Source(plan.fault.source),
+        secs(cfg.reset_window_ms),
+        show(&cfg.state_dir),
+        crate::guard::FILE
+    );
+    announce(cfg, plan, Step::SaveGuard);
+    if !ctx.storage.post(Job::SaveGuard(g.clone())) {
+        error!(
+            "the storage worker is stuck ({}): the guard file is not updated",
+            ctx.storage.doing()
+        );
+    }
+}
+
+/// Step 2: keepalive stops its pings and sets what is left of the deadline;
+/// on-fault mode with the watchdog first arms it with that.
+fn arm_backstop(cfg: &Config, plan: &Plan, ctx: &Context) -> Held {
     announce(cfg, plan, Step::Backstop(plan.backstop));
     // The watchdog counts whole seconds: round what is left up, so the
     // storage steps keep their share (the deadline moves by less than the
     // few milliseconds since the fault was seen).
-    let left_s = |now: u64| -> u32 {
-        let ms = plan.deadline_at().saturating_sub(now);
-        u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1)
-    };
-    let mut held = match plan.backstop {
-        Backstop::Keepalive => match ctx.keeper {
-            Some(keeper) => {
-                match keeper.take_for_reset(left_s(clock::boottime_ms()), Search::Down) {
-                    Ok((timeout_s, options)) => Held::Kept {
-                        timeout_s,
-                        at_ms: clock::boottime_ms(),
-                        options,
-                    },
-                    Err(e) => {
-                        durable!(Error, "{e}");
-                        Held::Nothing(Some(e))
-                    }
-                }
+    let ms = plan.deadline_at().saturating_sub(clock::boottime_ms());
+    let left_s = u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1);
+    match (plan.backstop, ctx.keeper) {
+        (Backstop::Keepalive, Some(keeper)) => match keeper.take_for_reset(left_s, Search::Down) {
+            Ok((timeout_s, options)) => Held::Kept {
+                timeout_s,
+                at_ms: clock::boottime_ms(),
+                options,
+            },
+            Err(e) => {
+                durable!(Error, "{e}");
+                Held::Nothing(Some(e))
             }
-            None => Held::Nothing(None),
         },
-        Backstop::Watchdog => {
-            match watchdog::arm(&cfg.watchdog, left_s(clock::boottime_ms()), Search::Down) {
-                Ok(armed) => {
-                    durable!(
-                        Notice,
-                        "watchdog {} armed: it resets the board in {} s unless stability resets it sooner",
-                        show(&cfg.watchdog.path),
-                        armed.timeout_s
-                    );
-                    Held::Armed(armed)
-                }
-                Err(e) => {
-                    durable!(
-                        Error,
-                        "watchdog: {e}; the deadline is kept by stability alone"
-                    );
-                    Held::Nothing(Some(e))
-                }
+        (Backstop::Watchdog, _) => match watchdog::arm(&cfg.watchdog, left_s, Search::Down) {
+            Ok(armed) => {
+                durable!(
+                    Notice,
+                    "watchdog {} armed: it resets the board in {} s unless stability resets it sooner",
+                    show(&cfg.watchdog.path),
+                    armed.timeout_s
+                );
+                Held::Armed(armed)
             }
-        }
-        Backstop::None => Held::Nothing(None),
-    };
+            Err(e) => {
+                durable!(
+                    Error,
+                    "watchdog: {e}; the deadline is kept by stability alone"
+                );
+                Held::Nothing(Some(e))
+            }
+        },
+        _ => Held::Nothing(None),
+    }
+}
 
-    // 3: storage, on the worker, waited for until the deadline allows.
+/// Step 3: the storage worker's part, waited for until the deadline less
+/// the first device's own time (or the armed watchdog's expiry, if sooner).
+/// The line with the reason goes to the kernel log as soon as it is read.
+/// Whether storage finished in time.
+fn storage(cfg: &Config, plan: &Plan, ctx: &Context, held: &Held) -> bool {
+    let fault = &plan.fault;
+    let guard_text = plan.guard_text(cfg.max_resets);
     let job = FaultJob {
         trigger: fault.trigger,
         reason: fault.reason.clone(),
@@ -212,51 +246,53 @@ fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
         );
     }
     let mut until = plan.storage_until(cfg);
-    if let Held::Armed(a) = &held {
+    if let Held::Armed(a) = held {
         until = until.min(a.expires_at().saturating_sub(plan.reserve_ms(cfg)));
     }
-    let chain = crate::config::ChainNames(&cfg.chain, ",");
-    let mut said_reason = false;
-    let mut seen = 0;
-    let mut storage_ok = false;
-    if posted {
-        loop {
-            let p = ctx.storage.wait_fault(seen, until);
-            if p.done & step::REASON != 0 && !said_reason {
-                said_reason = true;
-                durable!(
-                    Critical,
-                    "resetting the board: trigger={} source={source} reason={} recovery={chain} guard={guard_text}",
-                    fault.trigger.name(),
-                    if p.reason.is_empty() { "(no reason given)" } else { p.reason.as_str() }
-                );
-            }
-            if p.done & step::ALL != 0 {
-                storage_ok = true;
-                break;
-            }
-            if clock::boottime_ms() >= until {
-                durable!(
-                    Critical,
-                    "storage did not answer within {} s (still {}): resetting without it; this line is the record",
-                    secs(until.saturating_sub(plan.seen_ms)),
-                    if p.doing.is_empty() { "busy" } else { p.doing }
-                );
-                break;
-            }
-            seen = p.done;
-        }
-    }
-    if !said_reason {
+    let say = |reason: &str| {
         durable!(
             Critical,
-            "resetting the board: trigger={} source={source} reason=(not read: storage did not answer) recovery={chain} guard={guard_text}",
-            fault.trigger.name()
+            "resetting the board: trigger={} source={} reason={reason} recovery={} guard={guard_text}",
+            fault.trigger.name(),
+            Source(fault.source),
+            crate::config::ChainNames(&cfg.chain, ",")
         );
+    };
+    let (mut said_reason, mut seen) = (false, 0);
+    let mut finished = false;
+    let mut waiting = posted;
+    while waiting {
+        let p = ctx.storage.wait_fault(seen, until);
+        if p.done & step::REASON != 0 && !said_reason {
+            said_reason = true;
+            say(if p.reason.is_empty() {
+                "(no reason given)"
+            } else {
+                p.reason.as_str()
+            });
+        }
+        finished = p.done & step::ALL != 0;
+        waiting = !finished && clock::boottime_ms() < until;
+        if !finished && !waiting {
+            durable!(
+                Critical,
+                "storage did not answer within {} s (still {}): resetting without it; this line is the record",
+                secs(until.saturating_sub(plan.seen_ms)),
+                if p.doing.is_empty() { "busy" } else { p.doing }
+            );
+        }
+        seen = p.done;
     }
+    if !said_reason {
+        say("(not read: storage did not answer)");
+    }
+    finished
+}
 
-    // 4: the chain. The record follows it where storage answered in time:
-    // each update is waited for until the storage deadline, or a second.
+/// Step 4: the devices in order. The record follows the chain where storage
+/// answered in time: each update is waited for until the storage deadline,
+/// or a second.
+fn chain(cfg: &Config, plan: &Plan, ctx: &Context, held: &mut Held, storage_ok: bool) -> Outcome {
     let update_record = |method: &'static str, failed: &Text<768>| {
         if storage_ok
             && ctx.storage.post(Job::Method {
@@ -274,7 +310,7 @@ fn execute(cfg: &Config, plan: &Plan, ctx: &Context) -> Outcome {
         if k > 0 {
             update_record(device.name(), &failed);
         }
-        let why = match try_device(cfg, plan, *device, ctx, &mut held) {
+        let why = match try_device(cfg, plan, *device, ctx, held) {
             Ok(outcome) => return outcome,
             Err(why) => why,
         };
@@ -357,6 +393,8 @@ fn try_device(
                     ""
                 }
             );
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
             ctx.signals.wait_through(wait);
             drop(armed_here);
             Err(crate::msg!(
@@ -389,6 +427,10 @@ fn try_device(
                 }
             }
         }
-        Device::Reboot => Err(crate::power::restart(RebootMode::RB_AUTOBOOT)),
+        Device::Reboot => {
+            #[cfg(feature = "bench")]
+            allocations_since_decision();
+            Err(crate::power::restart(RebootMode::RB_AUTOBOOT))
+        }
     }
 }

@@ -7,7 +7,8 @@
 use std::ffi::CStr;
 
 use crate::clock::{self, fmt_ms};
-use crate::config::{show, Config};
+use crate::config::Config;
+use crate::fsutil::show;
 use crate::guard::Guard;
 use crate::log::strerror;
 use crate::record;
@@ -111,20 +112,36 @@ fn probe_watchdog(r: &mut Report, cfg: &Config) {
             "none (a legacy driver without /sys/class/watchdog)",
         ),
     }
-    let holders = sysfs::holders(&watchdog::aliases(num));
+    let holders = crate::holders::holders(&watchdog::aliases(num));
     r.put(
         "watchdog.held_by",
-        if holders.is_empty() {
+        if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
-            sysfs::watchdog_holder_advice(&holders)
+            crate::holders::watchdog_holder_advice(&holders)
         },
     );
 }
 
 fn probe_rtc(r: &mut Report, cfg: &Config) {
-    r.put("rtc.path", show(&cfg.rtc.path));
-    let rtc = match rtc::resolve(&cfg.rtc.path) {
+    let rtc = rtc::find(&cfg.rtc);
+    match (&rtc, cfg.rtc.path_set) {
+        (Ok(rtc), false) => r.put(
+            "rtc.path",
+            format_args!("{} ({})", show(&rtc.path), rtc::UNSET),
+        ),
+        (Ok(rtc), true) if rtc.path.as_c_str() != cfg.rtc.path.as_c_str() => r.put(
+            "rtc.path",
+            format_args!(
+                "{} (rtc_path = {} does not exist: hwclock's next)",
+                show(&rtc.path),
+                show(&cfg.rtc.path)
+            ),
+        ),
+        (_, true) => r.put("rtc.path", show(&cfg.rtc.path)),
+        (Err(_), false) => {} // rtc.error says it
+    }
+    let rtc = match rtc {
         Ok(rtc) => rtc,
         Err(e) => return r.put("rtc.error", e),
     };
@@ -150,13 +167,13 @@ fn probe_rtc(r: &mut Report, cfg: &Config) {
         }
     }
     r.put("rtc.wakeup", rtc.wakeup_state());
-    let holders = sysfs::holders(&[rtc.num]);
+    let holders = crate::holders::holders(&[rtc.num]);
     r.put(
         "rtc.held_by",
-        if holders.is_empty() {
+        if holders.is_empty() && !holders.cut {
             "none".to_owned()
         } else {
-            sysfs::show_holders(&holders)
+            crate::holders::show_holders(&holders)
         },
     );
 }
@@ -169,12 +186,10 @@ fn probe_power(r: &mut Report, cfg: &Config) {
     if let Some(v) = sysfs::attr(b"/sys/power", "mem_sleep") {
         r.put("power.mem_sleep", v);
     }
+    // The checks a fault makes before it opens the RTC: the device (the same
+    // default search), the sleep state, rtcwake. (A holder: rtc.held_by.)
     let mode = cfg.rtc.mode;
-    let usable = match mode.sleep_state() {
-        Some(state) => crate::power::check_sleep_state(state)
-            .map_or_else(|e| format!("no: {e}"), |()| "yes".to_owned()),
-        None => "yes".to_owned(),
-    };
+    let usable = rtc::plan(&cfg.rtc).map_or_else(|e| format!("no: {e}"), |_| "yes".to_owned());
     r.put(
         "power.rtc_mode",
         format_args!("{} (usable now: {usable})", mode.name()),
@@ -217,6 +232,28 @@ pub fn status(cfg: &Config) {
         }
         Ok(None) => r.put("record", "none"),
         Err(e) => r.put("record", format_args!("error: {e}")),
+    }
+    // How the boot before the daemon's start ended (the boot file): a boot
+    // that neither stopped deliberately nor left a record lost its record,
+    // if stability reset it.
+    match statefile::read(dir, record::BOOT_FILE) {
+        Ok(Some(text)) => {
+            let end = statefile::value(&text, "previous_end").unwrap_or("unknown");
+            r.put("previous_boot.end", end);
+            if end == "abrupt" {
+                r.put(
+                    "previous_boot.record",
+                    "missing: it ended without a deliberate stop and without a reset record (a reset whose \
+                     record storage did not take in time, a power cut or a crash); its kernel log has \
+                     stability's lines, and the record seq skips one for it",
+                );
+            }
+        }
+        Ok(None) => r.put(
+            "previous_boot.end",
+            "unknown (no boot file: the daemon has not run here)",
+        ),
+        Err(e) => r.put("previous_boot.end", format_args!("unknown ({e})")),
     }
     match Guard::load(dir) {
         Ok(g) => {

@@ -7,24 +7,34 @@
 //! and read it back. Whether the RTC keeps local time or UTC does not matter.
 //! The configured path (`/dev/rtc` is usually a link) is resolved to the real
 //! device first, so the sysfs wakeup control is found (rtcwake, given
-//! `/dev/rtc`, looks for a device named `rtc` and fails).
+//! `/dev/rtc`, looks for a device named `rtc` and fails). Without `rtc_path`
+//! the RTC is the first of /dev/rtc, /dev/rtc0 and /dev/misc/rtc that exists,
+//! hwclock's order: /dev/rtc is a link that udev (or some mdev setups) makes,
+//! and devtmpfs alone has only /dev/rtc0.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::signal::{SigSet, Signal};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 use crate::clock::{days_from_civil, Civil};
-use crate::config::{show, RtcBackend, RtcConfig, RtcMode};
+use crate::config::{RtcBackend, RtcConfig, RtcMode};
+use crate::fsutil::show;
 use crate::log::strerror;
 use crate::signals::Signals;
 use crate::sysfs;
 use crate::uapi::{self, RtcTime, RtcWkalrm};
 
+/// Where the RTC is looked for when `rtc_path` is not set, in hwclock's order.
+pub const DEFAULT_PATHS: [&str; 3] = ["/dev/rtc", "/dev/rtc0", "/dev/misc/rtc"];
+/// What an unset `rtc_path` means, for messages.
+pub const UNSET: &str =
+    "rtc_path is not set: the first of /dev/rtc, /dev/rtc0, /dev/misc/rtc that exists";
+
 /// The RTC behind the configured path.
 pub struct Resolved {
+    /// The path used: rtc_path, or the default found.
+    pub path: CString,
     /// The device node, links resolved: /dev/rtc0.
     pub dev: CString,
     pub num: sysfs::DevNum,
@@ -32,11 +42,32 @@ pub struct Resolved {
     pub sysfs: Option<CString>,
 }
 
+/// The RTC of the config: `rtc_path` as given, or the first of
+/// `DEFAULT_PATHS` that exists. What `probe`, `--dry-run` and a fault use.
+pub fn find(cfg: &RtcConfig) -> Result<Resolved, String> {
+    // `/dev/rtc` set explicitly is the seed's default, which its users' config
+    // files carry: it means "the system's RTC", as for hwclock, so a board
+    // without that link (devtmpfs alone) still finds /dev/rtc0.
+    let seed_default = cfg.path.as_bytes() == DEFAULT_PATHS[0].as_bytes();
+    if cfg.path_set && !(seed_default && nix::sys::stat::stat(cfg.path.as_c_str()).is_err()) {
+        return resolve(&cfg.path);
+    }
+    DEFAULT_PATHS
+        .iter()
+        .filter_map(|p| CString::new(*p).ok())
+        .find(|p| nix::sys::stat::stat(p.as_c_str()).is_ok())
+        .map_or_else(
+            || Err(format!("{UNSET}: none does; is the RTC driver loaded?")),
+            |p| resolve(&p),
+        )
+}
+
 pub fn resolve(path: &CStr) -> Result<Resolved, String> {
     let num = sysfs::char_device(path)
         .map_err(|e| format!("{e}: check rtc_path and that the RTC driver is loaded"))?;
     let dev = crate::fsutil::realpath(path).unwrap_or_else(|| path.to_owned());
     Ok(Resolved {
+        path: path.to_owned(),
         dev,
         num,
         sysfs: sysfs::class_device("rtc", num),
@@ -73,7 +104,7 @@ impl Resolved {
             return Ok(());
         }
         crate::fsutil::open(file.as_c_str(), OFlag::O_WRONLY | OFlag::O_TRUNC)
-            .and_then(|fd| crate::log::write_all(&fd, b"enabled"))
+            .and_then(|fd| crate::fsutil::write_all(&fd, b"enabled"))
             .map_err(|e| format!("cannot enable wakeup in {}: {}", show(&file), strerror(e)))?;
         crate::info!("{}: wakeup enabled ({})", show(&self.dev), show(&file));
         Ok(())
@@ -83,14 +114,14 @@ impl Resolved {
         crate::fsutil::open(self.dev.as_c_str(), OFlag::O_RDONLY | OFlag::O_NOCTTY).map_err(|e| {
             match e {
                 Errno::EBUSY => {
-                    let holders = sysfs::holders(&[self.num]);
+                    let holders = crate::holders::holders(&[self.num]);
                     format!(
                         "{} is busy: an RTC can be open only once; held by {}",
                         show(&self.dev),
-                        if holders.is_empty() {
+                        if holders.is_empty() && !holders.cut {
                             "an unknown process".to_owned()
                         } else {
-                            sysfs::show_holders(&holders)
+                            crate::holders::show_holders(&holders)
                         }
                     )
                 }
@@ -254,7 +285,16 @@ pub enum Outcome {
 
 /// Sets the alarm and performs `rtc_mode`. Power-off returns only on failure.
 pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
+    if !cfg.path_set {
+        crate::info!("{UNSET}: {}", show(&rtc.path));
+    } else if rtc.path.as_c_str() != cfg.path.as_c_str() {
+        crate::info!(
+            "rtc_path = {} does not exist: the first of /dev/rtc0, /dev/misc/rtc that does: {}",
+            show(&cfg.path),
+            show(&rtc.path)
+        );
+    }
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
@@ -293,9 +333,8 @@ pub fn recover(cfg: &RtcConfig, signals: &Signals) -> Result<Outcome, String> {
 /// Where rtcwake is: PATH first, then the sbin directories a daemon's PATH
 /// (or a missing one) may lack.
 fn find_rtcwake() -> Option<CString> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = crate::fsutil::getenv(b"PATH\0").unwrap_or_default();
     let found = path
-        .as_bytes()
         .split(|&b| b == b':')
         .chain([&b"/usr/sbin"[..], b"/sbin", b"/usr/bin", b"/bin"])
         .filter_map(|dir| {
@@ -343,13 +382,13 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
         .flat_map(|(flag, value)| [flag.as_bytes(), value])
         .filter_map(|a| CString::new(a).ok())
         .collect();
-    let status = spawn_and_wait(&program, &argv)
+    let status = crate::process::spawn_and_wait(&program, &argv)
         .map_err(|e| format!("cannot run {}: {}", show(&program), strerror(e)))?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!(
             "{} {}; its own message is above",
             show(&program),
-            exit_words(status)
+            crate::process::exit_words(status)
         ));
     }
     match cfg.mode {
@@ -370,83 +409,9 @@ fn run_rtcwake(cfg: &RtcConfig, rtc: &Resolved, signals: &Signals) -> Result<Out
     }
 }
 
-/// Runs `program` with `args` (argv[0] is the program) and waits for it:
-/// posix_spawn(3), never a shell. The child inherits the standard streams
-/// and the environment, and starts as std::process::Command would start it:
-/// with an empty signal mask and the default disposition of the signals this
-/// daemon blocks, handles or ignores (SIGPIPE). Returns the wait status.
-fn spawn_and_wait(program: &CStr, args: &[CString]) -> nix::Result<libc::c_int> {
-    extern "C" {
-        static environ: *const *mut libc::c_char;
-    }
-    let mut argv: Vec<*mut libc::c_char> = Vec::with_capacity(args.len() + 2);
-    argv.push(program.as_ptr().cast_mut());
-    argv.extend(args.iter().map(|a| a.as_ptr().cast_mut()));
-    argv.push(core::ptr::null_mut());
-    let mut defaults = SigSet::empty();
-    for s in [
-        Signal::SIGPIPE,
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-    ] {
-        defaults.add(s);
-    }
-    let no_mask = SigSet::empty();
-    let mut attr = core::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
-    // SAFETY: `attr` is writable storage for the attribute object it initializes.
-    Errno::result(unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) })?;
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: `attr` was initialized above and is destroyed once, here; the
-    // sets are valid sigset_t; `argv` is a null-terminated array of pointers
-    // to C strings that outlive the call, and `environ` is the process's own
-    // null-terminated environment, as execve(2) takes them.
-    let spawned = unsafe {
-        let attr = attr.as_mut_ptr();
-        libc::posix_spawnattr_setsigmask(attr, no_mask.as_ref());
-        libc::posix_spawnattr_setsigdefault(attr, defaults.as_ref());
-        libc::posix_spawnattr_setflags(
-            attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
-        );
-        let rc = libc::posix_spawn(
-            &mut pid,
-            program.as_ptr(),
-            core::ptr::null(),
-            attr,
-            argv.as_ptr(),
-            environ,
-        );
-        libc::posix_spawnattr_destroy(attr);
-        rc
-    };
-    if spawned != 0 {
-        return Err(Errno::from_raw(spawned));
-    }
-    let mut status: libc::c_int = 0;
-    loop {
-        // SAFETY: waits for the child spawned above; `status` is a writable int.
-        match Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }) {
-            Ok(_) => return Ok(status),
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn exit_words(status: libc::c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        format!("was killed by signal {}", libc::WTERMSIG(status))
-    } else {
-        "failed".to_owned()
-    }
-}
-
 /// What an RTC recovery would do, checked without touching the device: for --dry-run.
 pub fn plan(cfg: &RtcConfig) -> Result<String, String> {
-    let rtc = resolve(&cfg.path)?;
+    let rtc = find(cfg)?;
     if let Some(state) = cfg.mode.sleep_state() {
         crate::power::check_sleep_state(state)?;
     }
@@ -489,6 +454,33 @@ mod tests {
         assert_eq!(tm.tm_wday, 4); // 2026-01-01 is a Thursday
         assert_eq!(tm.tm_yday, 0);
         assert_eq!(to_civil(&tm), Some(at));
+    }
+
+    /// The alarm across 2038-01-19T03:14:07Z (where a 32-bit time_t ends)
+    /// and on 2040-02-29: the RTC's time is a calendar, added to in i64.
+    #[test]
+    fn alarms_after_2038_are_computed_in_the_rtc_calendar() {
+        for (now, delay, want) in [
+            ((2038, 1, 19, 3, 13, 30), 60, (138, 0, 19, 3, 14, 30)),
+            ((2040, 2, 28, 23, 59, 30), 60, (140, 1, 29, 0, 0, 30)),
+            ((2099, 12, 31, 23, 59, 0), 120, (200, 0, 1, 0, 1, 0)),
+        ] {
+            let c = Civil {
+                year: now.0,
+                month: now.1,
+                day: now.2,
+                hour: now.3,
+                minute: now.4,
+                second: now.5,
+            };
+            let at = Civil::from_seconds(c.to_seconds().unwrap() + delay);
+            let tm = to_rtc_time(at);
+            assert_eq!(
+                (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec),
+                want
+            );
+            assert_eq!(to_civil(&tm), Some(at));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::config::show;
+use crate::fsutil::show;
 use crate::log::strerror;
 
 /// The largest state file read; they are a few hundred bytes.
@@ -118,7 +118,7 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
         Mode::from_bits_truncate(0o644),
     )
     .map_err(|e| fail("create a temporary file for", e))?;
-    let written = crate::log::write_all(&fd, contents).and_then(|()| fsync(&fd));
+    let written = crate::fsutil::write_all(&fd, contents).and_then(|()| fsync(&fd));
     drop(fd);
     if let Err(e) = written {
         let _ = unlinkat(&dirfd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);

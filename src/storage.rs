@@ -359,7 +359,7 @@ impl Worker {
         if let Some(fs) = crate::statefile::volatile_fs(dir) {
             warning!(
                 "state_dir {} is on {fs}: the boot-loop guard and the reset record are lost at every reset; put state_dir on persistent storage",
-                crate::config::show(dir)
+                crate::fsutil::show(dir)
             );
         }
         let last = match record::load(dir) {
@@ -400,6 +400,11 @@ impl Worker {
             shared.news.notify_all();
         };
         report(0, None, "reading the reason");
+        if let Some(indicator) = &paths.indicator {
+            // This copy resolves a directory that appeared after start-up
+            // as the main thread's did (one stat, then its realpath).
+            let _ = indicator.presence();
+        }
         let reason = match (&job.reason, &paths.indicator) {
             (Some(r), _) => r.clone(),
             (None, Some(indicator)) => indicator.reason_or_kind(),
@@ -437,7 +442,7 @@ impl Worker {
             boot_id: job.boot_id,
             uptime_ms: job.uptime_ms,
             trigger: job.trigger,
-            source: source.map_or_else(String::new, |p| crate::config::show(p).to_string()),
+            source: source.map_or_else(String::new, |p| crate::fsutil::show(p).to_string()),
             reason: reason.as_str().to_owned(),
             chain: paths.chain.clone(),
             method: job.method,

@@ -1,14 +1,14 @@
 //! What the kernel says about a device without the device being opened:
-//! sysfs attributes, which class device a /dev node is, and which processes
-//! hold it open (from /proc). Opening /dev/watchdog starts the watchdog, so
-//! everything `probe` and `status` report comes from here.
+//! sysfs attributes and which class device a /dev node is (who holds it:
+//! `holders`). Opening /dev/watchdog starts the watchdog, so everything
+//! `probe` and `status` report comes from here.
 
 use nix::sys::stat::SFlag;
 use std::ffi::{CStr, CString};
 use std::fmt::Write as _;
 
-use crate::config::show;
 use crate::fsutil;
+use crate::fsutil::show;
 use crate::log::strerror;
 
 /// A character device's numbers.
@@ -51,7 +51,7 @@ pub fn char_device(path: &CStr) -> Result<DevNum, String> {
         return Err(format!(
             "{} is a {}, not a character device",
             show(path),
-            crate::indicator::kind(st.st_mode as u32)
+            crate::fsutil::kind(st.st_mode as u32)
         ));
     }
     Ok(DevNum::of(st.st_rdev as libc::dev_t))
@@ -88,21 +88,45 @@ pub fn attr(dir: &[u8], name: &str) -> Option<String> {
 
 /// Calls `found` with the name of each entry of a directory ("." and ".."
 /// left out) until it returns true; false if it never did, or the directory
-/// cannot be read. A read error ends the listing.
-fn any_entry(dir: &CStr, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+/// cannot be read. A read error ends the listing. getdents64(2) into a
+/// buffer on the stack: musl's opendir/readdir would allocate and cost 0.3 KB.
+pub(crate) fn any_entry(dir: &CStr, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     use nix::fcntl::OFlag;
-    let Ok(entries) =
-        fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY).and_then(nix::dir::Dir::from_fd)
-    else {
+    use std::os::fd::AsRawFd;
+    let Ok(fd) = fsutil::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY) else {
         return false;
     };
-    for entry in entries.into_iter().map_while(Result::ok) {
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." && found(name) {
-            return true;
+    let mut buf = [0u8; 2048];
+    loop {
+        // SAFETY: getdents64(2) writes at most `buf.len()` bytes into `buf`
+        // from the open directory `fd`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        let Some(filled) = usize::try_from(n).ok().filter(|&n| n > 0) else {
+            return false;
+        };
+        // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16,
+        // d_type u8, then the NUL-terminated name.
+        let mut at = 0;
+        while at + 19 < filled {
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            let record = &buf[at + 19..(at + reclen).min(filled)];
+            let name = &record[..record.iter().position(|&b| b == 0).unwrap_or(record.len())];
+            if name != b"." && name != b".." && found(name) {
+                return true;
+            }
+            if reclen == 0 {
+                return false;
+            }
+            at += reclen;
         }
     }
-    false
 }
 
 /// The class device (`/sys/class/<class>/<name>`) whose `dev` is `num`.
@@ -145,88 +169,6 @@ pub fn watchdog_attr_u32(num: DevNum, attr: &str) -> Option<u32> {
     core::str::from_utf8(text).ok()?.trim().parse().ok()
 }
 
-/// A process holding a device open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Holder {
-    pub pid: u32,
-    pub comm: String,
-}
-
-/// Processes with an open file descriptor on any of `nums`.
-pub fn holders(nums: &[DevNum]) -> Vec<Holder> {
-    let mut found = Vec::new();
-    let me = std::process::id();
-    let proc = CString::new("/proc").unwrap_or_default();
-    any_entry(&proc, &mut |name| {
-        let Some(pid) = core::str::from_utf8(name)
-            .ok()
-            .and_then(|s| s.parse::<u32>().ok())
-            .filter(|&pid| pid != me)
-        else {
-            return false;
-        };
-        let proc_dir = format!("/proc/{pid}");
-        let fd_dir = join(proc_dir.as_bytes(), "fd");
-        let holds = any_entry(&fd_dir, &mut |fd| {
-            nix::sys::stat::stat(join_bytes(fd_dir.as_bytes(), fd).as_c_str()).is_ok_and(|st| {
-                is_char_device(&st) && nums.contains(&DevNum::of(st.st_rdev as libc::dev_t))
-            })
-        });
-        if holds {
-            let comm = attr(proc_dir.as_bytes(), "comm").unwrap_or_else(|| "?".to_owned());
-            found.push(Holder { pid, comm });
-        }
-        false
-    });
-    found
-}
-
-/// "pid 1 (systemd), pid 812 (watchdog)", or "" when there is none.
-pub fn show_holders(holders: &[Holder]) -> String {
-    let mut out = String::new();
-    for (i, h) in holders.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "pid {} ({})", h.pid, h.comm);
-    }
-    out
-}
-
-/// What to do about a watchdog held by someone else, from who holds it.
-pub fn watchdog_holder_advice(holders: &[Holder]) -> String {
-    // A substring test without str::contains's two-way searcher.
-    let has = |comm: &str, word: &str| {
-        comm.as_bytes()
-            .windows(word.len())
-            .any(|w| w == word.as_bytes())
-    };
-    let advice = if holders
-        .iter()
-        .any(|h| h.pid == 1 && has(&h.comm, "systemd"))
-    {
-        "systemd holds it: set RuntimeWatchdogSec=0 (RuntimeWatchdogSec=off) in /etc/systemd/system.conf, or let stability use another watchdog"
-    } else if holders.iter().any(|h| h.comm == "stability") {
-        "stability's own daemon holds it (wdt_mode = keepalive): another stability process cannot use it; create the indicator to have the daemon reset the board"
-    } else if holders.iter().any(|h| has(&h.comm, "watchdogd")) {
-        "watchdogd holds it: stop and disable watchdogd, or choose one of the two"
-    } else if holders
-        .iter()
-        .any(|h| h.comm == "watchdog" || h.comm == "busybox")
-    {
-        "a watchdog daemon (BusyBox or the classic watchdog) holds it: stop it and remove it from the init scripts"
-    } else if holders.is_empty() {
-        "no holder found in /proc (another PID namespace, or the kernel itself?): often systemd's RuntimeWatchdogSec, watchdogd or BusyBox watchdog"
-    } else {
-        "stop that process, or let stability use another watchdog"
-    };
-    if holders.is_empty() {
-        advice.to_owned()
-    } else {
-        format!("held by {}; {advice}", show_holders(holders))
-    }
-}
-
 /// The sleep states the kernel offers now (`/sys/power/state`).
 pub fn sleep_states() -> Result<String, String> {
     let mut buf = [0u8; 4096];
@@ -245,30 +187,5 @@ mod tests {
         assert_eq!(null, DevNum { major: 1, minor: 3 });
         let err = char_device(CStr::from_bytes_with_nul(b"/\0").unwrap()).unwrap_err();
         assert!(err.contains("directory, not a character device"), "{err}");
-    }
-
-    #[test]
-    fn holders_of_a_device_this_test_opens_are_found_in_proc() {
-        // A child holds /dev/null open; we are excluded from the scan, it is not.
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .stdin(std::fs::File::open("/dev/null").unwrap())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let found = holders(&[DevNum { major: 1, minor: 3 }]);
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(found.iter().any(|h| h.pid == child.id()), "{found:?}");
-    }
-
-    #[test]
-    fn advice_names_the_holder() {
-        let systemd = [Holder {
-            pid: 1,
-            comm: "systemd".into(),
-        }];
-        assert!(watchdog_holder_advice(&systemd).contains("RuntimeWatchdogSec"));
-        assert!(watchdog_holder_advice(&systemd).starts_with("held by pid 1 (systemd)"));
     }
 }

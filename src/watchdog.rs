@@ -16,7 +16,8 @@ use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::config::{show, WatchdogConfig};
+use crate::config::WatchdogConfig;
+use crate::fsutil::show;
 use crate::log::strerror;
 use crate::msg;
 use crate::msg::{Msg, Text};
@@ -85,14 +86,17 @@ fn parse_devnum(s: &str) -> Option<DevNum> {
     })
 }
 
-/// Why opening the watchdog failed, and what to do about it.
-fn open_error(node: &CStr, e: Errno) -> Msg {
+/// Why opening the watchdog failed, and what to do about it. On the fault
+/// path (`at_fault`) a busy device's holder is not searched for in /proc:
+/// that search allocates, and nothing may there (`stability probe` names it).
+fn open_error(node: &CStr, e: Errno, at_fault: bool) -> Msg {
     let path = show(node);
     match e {
         Errno::ENOENT => msg!("{path} does not exist: is the watchdog driver loaded? (`ls /dev/watchdog*`, `dmesg | grep -i watchdog`)"),
+        Errno::EBUSY if at_fault => msg!("{path} is busy (EBUSY): a watchdog can be open only once; `stability probe` names the process holding it"),
         Errno::EBUSY => {
-            let holders = sysfs::char_device(node).map(|n| sysfs::holders(&aliases(n))).unwrap_or_default();
-            msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", sysfs::watchdog_holder_advice(&holders))
+            let holders = sysfs::char_device(node).map(|n| crate::holders::holders(&aliases(n))).unwrap_or_default();
+            msg!("{path} is busy (EBUSY): a watchdog can be open only once; {}", crate::holders::watchdog_holder_advice(&holders))
         }
         Errno::EACCES | Errno::EPERM => msg!("{path}: permission denied; stability must run as root"),
         Errno::ENXIO | Errno::ENODEV => msg!("{path}: no device behind the node ({}); is the driver loaded?", strerror(e)),
@@ -103,7 +107,7 @@ fn open_error(node: &CStr, e: Errno) -> Msg {
 /// Arms the watchdog for a reset, as described in the module comment, with
 /// `timeout_s` or the nearest timeout the driver takes in direction `search`.
 pub fn arm(cfg: &WatchdogConfig, timeout_s: u32, search: Search) -> Result<Armed, Msg> {
-    let dog = open_checked(&cfg.path)?;
+    let dog = open_checked(&cfg.path, true)?;
     let timeout_s = dog.set_timeout(&cfg.path, timeout_s, search)?;
     let options = dog.options;
     Ok(Armed {
@@ -130,18 +134,19 @@ impl Armed {
 
 /// Opens the watchdog with every check: no O_CREAT, a character device, a
 /// driver that answers WDIOC_GETSUPPORT; logs what it is and enables it.
-pub fn open_checked(node: &CStr) -> Result<Opened, Msg> {
+/// `at_fault`: called after a fault was seen (see `open_error`).
+pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
     let path = show(node);
     // No O_CREAT: with no driver loaded, a missing node must stay missing.
     let fd = crate::fsutil::open(node, OFlag::O_WRONLY | OFlag::O_NOCTTY)
-        .map_err(|e| open_error(node, e))?;
+        .map_err(|e| open_error(node, e, at_fault))?;
     let st = fstat(&fd).map_err(|e| msg!("cannot stat {path}: {}", strerror(e)))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     if kind != SFlag::S_IFCHR {
         return Err(msg!(
             "{path} is a {}, not a watchdog device: a tool that opened it with O_CREAT while no driver was loaded \
              may have created it (py-stability-iot did); remove it and load the watchdog driver",
-            crate::indicator::kind(st.st_mode as u32)
+            crate::fsutil::kind(st.st_mode as u32)
         ));
     }
     let raw = fd.as_raw_fd();
@@ -166,7 +171,7 @@ pub fn open_checked(node: &CStr) -> Result<Opened, Msg> {
         }
         e => msg!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
     })?;
-    let identity = crate::indicator::sanitize(until_nul(&info.identity));
+    let identity = crate::msg::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;
     // SAFETY: valid descriptor; `bootstatus` is a writable int as the request encodes.
     let boot =
@@ -408,11 +413,11 @@ pub fn plan(cfg: &WatchdogConfig) -> Result<String, String> {
             }
         }
     }
-    let holders = sysfs::holders(&aliases(num));
+    let holders = crate::holders::holders(&aliases(num));
     if !holders.is_empty() {
         return Err(format!(
             "{out}: {}",
-            sysfs::watchdog_holder_advice(&holders)
+            crate::holders::watchdog_holder_advice(&holders)
         ));
     }
     Ok(out)

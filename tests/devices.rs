@@ -390,3 +390,140 @@ fn probe_reports_key_value_lines_and_arms_nothing() {
     );
     assert!(!sb.path("state").exists(), "probe writes nothing");
 }
+
+/// Runs `script` with sh in a private mount namespace whose /dev is an empty
+/// tmpfs (plus /dev/null), so the test decides which RTC nodes exist; `$S`
+/// runs the binary (through the qemu runner when there is one), `$D` is the
+/// sandbox. None (skipped) without root or mount namespaces.
+fn with_private_dev(sb: &Sandbox, script: &str) -> Option<support::Output> {
+    if !support::is_root() {
+        support::skip("a private /dev needs root");
+        return None;
+    }
+    let mut binary = support::runner().join(" ");
+    binary.push(' ');
+    binary.push_str(env!("CARGO_BIN_EXE_stability"));
+    let script = format!("mount -t tmpfs tmpfs /dev; mknod -m 666 /dev/null c 1 3\n{script}");
+    let out = run(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-uc", &script])
+            .env("S", binary.trim())
+            .env("D", &sb.dir),
+        T,
+    );
+    if out.stderr.contains("unshare: ") {
+        support::skip(&format!("no mount namespace here: {}", out.stderr.trim()));
+        return None;
+    }
+    Some(out)
+}
+
+/// rtc_path not set: the RTC is the first of hwclock's /dev/rtc, /dev/rtc0,
+/// /dev/misc/rtc that exists (devtmpfs alone makes only /dev/rtc0; the
+/// /dev/rtc link is udev's), and `probe` says what a fault will find. A
+/// rtc_path that is set is used as given. /dev/full's numbers stand in for
+/// an RTC node: the path chosen is what is checked (its ioctls fail).
+#[test]
+fn an_unset_rtc_path_takes_hwclocks_first_existing_node_and_probe_agrees() {
+    let sb = Sandbox::new("rtc-default");
+    sb.write("fault", "x");
+    let unset = single(&sb, "rtc", "[rtc-device]\nrtc_mode = no\n");
+    let set = sb.write(
+        "set.ini",
+        &std::fs::read_to_string(&unset)
+            .unwrap()
+            .replace("rtc_mode = no", "rtc_mode = no\nrtc_path = /dev/rtc"),
+    );
+    let other = sb.write(
+        "other.ini",
+        &std::fs::read_to_string(&unset)
+            .unwrap()
+            .replace("rtc_mode = no", "rtc_mode = no\nrtc_path = /dev/rtc1"),
+    );
+    let Some(out) = with_private_dev(
+        &sb,
+        &format!(
+            "echo '## none'; $S --config {unset} probe; $S --config {unset} trigger; echo \"status=$?\"
+             mknod -m 600 /dev/rtc0 c 1 7
+             echo '## rtc0'; $S --config {unset} probe; $S --config {unset} trigger; echo \"status=$?\"
+             echo '## set'; $S --config {set} probe; $S --config {set} trigger; echo \"status=$?\"
+             rm -r {state}
+             echo '## other'; $S --config {other} probe; $S --config {other} trigger; echo \"status=$?\"
+             ln -s rtc0 /dev/rtc
+             echo '## link'; $S --config {unset} probe 2>&1",
+            state = sb.p("state")
+        ),
+    ) else {
+        return;
+    };
+    let part = |name: &str| {
+        let start = out.stdout.find(&format!("## {name}\n")).unwrap();
+        let rest = &out.stdout[start + name.len() + 4..];
+        rest[..rest.find("## ").unwrap_or(rest.len())].to_owned()
+    };
+    let unset = "rtc_path is not set: the first of /dev/rtc, /dev/rtc0, /dev/misc/rtc that exists";
+    let none = part("none");
+    assert!(
+        none.contains(&format!("rtc.error={unset}: none does")),
+        "{none}\n{out:?}"
+    );
+    assert!(
+        none.contains(&format!(
+            "power.rtc_mode=no (usable now: no: {unset}: none does"
+        )),
+        "{none}"
+    );
+    assert!(none.contains("status=69"), "{none}");
+    assert!(
+        out.stderr.contains(&format!("rtc: {unset}: none does")),
+        "{out:?}"
+    );
+    let rtc0 = part("rtc0");
+    assert!(
+        rtc0.contains(&format!("rtc.path=/dev/rtc0 ({unset})\n")),
+        "{rtc0}"
+    );
+    assert!(
+        rtc0.contains("power.rtc_mode=no (usable now: yes)"),
+        "{rtc0}"
+    );
+    assert!(
+        out.stderr.contains(&format!("{unset}: /dev/rtc0"))
+            && out.stderr.contains("RTC_RD_TIME on /dev/rtc0 failed"),
+        "the fault path took /dev/rtc0: {out:?}"
+    );
+    // The seed's explicit /dev/rtc means the system's RTC, as for hwclock:
+    // without the link, /dev/rtc0 (the seed's users' files all carry it).
+    let set_part = part("set");
+    assert!(
+        set_part
+            .contains("rtc.path=/dev/rtc0 (rtc_path = /dev/rtc does not exist: hwclock's next)\n"),
+        "{set_part}"
+    );
+    assert!(
+        set_part.contains("power.rtc_mode=no (usable now: yes)"),
+        "{set_part}"
+    );
+    assert!(
+        out.stderr.contains("rtc_path = /dev/rtc does not exist: the first of /dev/rtc0, /dev/misc/rtc that does: /dev/rtc0"),
+        "{out:?}"
+    );
+    // Any other path that is set is used as given, and probe says it will fail.
+    let other_part = part("other");
+    assert!(other_part.contains("rtc.path=/dev/rtc1\n"), "{other_part}");
+    assert!(
+        other_part
+            .contains("power.rtc_mode=no (usable now: no: /dev/rtc1: No such file or directory"),
+        "{other_part}"
+    );
+    assert!(
+        out.stderr
+            .contains("rtc: /dev/rtc1: No such file or directory"),
+        "{out:?}"
+    );
+    // With the link (udev's), /dev/rtc comes first.
+    assert!(
+        part("link").contains("rtc.path=/dev/rtc (rtc_path is not set"),
+        "{out:?}"
+    );
+}

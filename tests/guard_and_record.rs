@@ -98,7 +98,12 @@ fn the_running_daemon_clears_the_guard_and_says_so() {
         "{}",
         d.stderr()
     );
-    assert_eq!(guard_count(&sb), Some(0));
+    // The storage worker writes it just after the line.
+    assert!(
+        support::wait_for(T, || guard_count(&sb) == Some(0)),
+        "{:?}",
+        guard_count(&sb)
+    );
     d.signal(libc::SIGTERM);
     let _ = d.wait(T);
 }
@@ -347,5 +352,76 @@ fn a_standing_fault_holds_the_guard_until_a_window_passes_without_it() {
         d.stderr().contains("reason=after a quiet window"),
         "{}",
         d.stderr()
+    );
+}
+
+/// A boot that ended with neither a deliberate stop nor a reset record (the
+/// record of a reset was lost because storage did not answer in time, or
+/// the power went): the next start says so, `status` reports it, and the
+/// next record's seq skips one, so the records show the gap.
+#[test]
+fn a_boot_that_ended_without_stop_or_record_leaves_a_gap_in_seq() {
+    let sb = Sandbox::new("lost-record");
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    sb.write(
+        "state/reset-record",
+        "format=1\nseq=4\nboot_id=00000000-0000-0000-0000-00000000000a\nreason=old\n",
+    );
+    // The daemon ran in a boot that is over and never stopped deliberately.
+    sb.write(
+        "state/boot",
+        "format=1\nboot_id=00000000-0000-0000-0000-00000000000b\nstate=running\nnext_seq=5\nprevious_end=reset\n",
+    );
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\n{SAFE_DEVICES}"
+    ));
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    assert!(
+        d.wait_for_log(
+            "ended without a deliberate stop and without a reset record",
+            T
+        ),
+        "{}",
+        d.stderr()
+    );
+    let status = run(stability().args(["--config", &path, "status"]), T);
+    assert!(
+        status.stdout.contains("previous_boot.end=abrupt\n"),
+        "{status:?}"
+    );
+    assert!(
+        status.stdout.contains("previous_boot.record=missing"),
+        "{status:?}"
+    );
+    sb.write("fault", "after the gap");
+    let _ = d.wait(T);
+    let record = sb.read("state/reset-record");
+    assert_eq!(
+        value(&record, "seq"),
+        Some("6"),
+        "seq 5 is skipped: {record}"
+    );
+    assert_eq!(value(&record, "reason"), Some("after the gap"), "{record}");
+}
+
+/// A deliberate stop is noted, so the next start does not take the boot
+/// for one that lost its record.
+#[test]
+fn a_deliberate_stop_is_not_taken_for_a_lost_record() {
+    let sb = Sandbox::new("clean-stop");
+    let path = sb.config(&format!(
+        "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\n{SAFE_DEVICES}"
+    ));
+    let mut d = support::Daemon::start(stability().args(["--config", &path]));
+    assert!(d.wait_for_log("watching", T), "{}", d.stderr());
+    assert!(support::wait_for(T, || sb
+        .read("state/boot")
+        .contains("state=running")));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait(T).and_then(|s| s.code()), Some(0), "{}", d.stderr());
+    assert!(
+        sb.read("state/boot").contains("state=stopped"),
+        "{}",
+        sb.read("state/boot")
     );
 }

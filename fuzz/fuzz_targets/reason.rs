@@ -1,5 +1,5 @@
 //! The indicator's first bytes, which an untrusted container writes, through
-//! `indicator::sanitize`: at most 256 bytes of trimmed printable ASCII,
+//! `msg::sanitize`: at most 256 bytes of trimmed printable ASCII,
 //! exactly as documented.
 #![no_main]
 

@@ -130,14 +130,12 @@ fn a_container_on_a_named_volume_made_after_the_daemon_started_gets_the_board_re
 
 /// The same, with the engine's storage reached through a symlink (a board
 /// whose /var/lib/containers or /var/lib/docker links to a data partition),
-/// the volume again made after the daemon started. WAITS FOR issue 14 item 5
-/// ("indicator directory missing at start: resolved again once it
-/// appears"): today the unresolved path is kept, the daemon's no-follow walk
-/// refuses the link, so the reason is not read and the indicator is not
-/// consumed — it would come back after every reset. It passes against the
-/// branch that fixes it (field at 30ff0f2).
+/// the volume again made after the daemon started (issue 14 item 5: the
+/// directory is resolved once it appears). Before that fix the unresolved
+/// path was kept, the daemon's no-follow walk refused the link, the reason
+/// was not read and the indicator not consumed: it came back after every
+/// reset.
 #[test]
-#[ignore = "waits for issue 14 item 5 (branch field, 30ff0f2, passes it): remove this line when it lands"]
 fn a_volume_behind_a_symlink_made_after_the_daemon_started_is_read_and_consumed() {
     let Some(engine) = engine() else { return };
     let sb = Sandbox::new("ctr-seed-link");
@@ -292,9 +290,12 @@ fn unit_capabilities() -> (String, u64) {
         "CAP_DAC_OVERRIDE" => 1,
         "CAP_DAC_READ_SEARCH" => 2,
         "CAP_FOWNER" => 3,
+        "CAP_IPC_LOCK" => 14,
         "CAP_SYS_PTRACE" => 19,
         "CAP_SYS_ADMIN" => 21,
         "CAP_SYS_BOOT" => 22,
+        "CAP_SYS_NICE" => 23,
+        "CAP_SYS_RESOURCE" => 24,
         "CAP_SYS_TIME" => 25,
         "CAP_WAKE_ALARM" => 35,
         other => panic!("add {other} to this table"),

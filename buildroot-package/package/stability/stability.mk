@@ -38,13 +38,27 @@ define STABILITY_INSTALL_CONFIG
 endef
 STABILITY_POST_INSTALL_TARGET_HOOKS += STABILITY_INSTALL_CONFIG
 
+# The man pages, where every package puts them. Buildroot's target-finalize
+# removes /usr/share/man from the image, as for all packages; to ship them,
+# copy them back in a post-build script (they are in the source tree,
+# docs/man/).
+define STABILITY_INSTALL_MAN_PAGES
+	$(INSTALL) -D -m 0644 $(@D)/docs/man/stability.8 \
+		$(TARGET_DIR)/usr/share/man/man8/stability.8
+	$(INSTALL) -D -m 0644 $(@D)/docs/man/stability.ini.5 \
+		$(TARGET_DIR)/usr/share/man/man5/stability.ini.5
+endef
+STABILITY_POST_INSTALL_TARGET_HOOKS += STABILITY_INSTALL_MAN_PAGES
+
+# The init script and the unit come from the source tree's service/, as the
+# Yocto recipe takes them from ${S}: one copy of each in the project.
 define STABILITY_INSTALL_INIT_SYSV
-	$(INSTALL) -D -m 0755 $(STABILITY_PKGDIR)/S50stability \
+	$(INSTALL) -D -m 0755 $(@D)/service/S50stability \
 		$(TARGET_DIR)/etc/init.d/S50stability
 endef
 
 define STABILITY_INSTALL_INIT_SYSTEMD
-	$(INSTALL) -D -m 0644 $(STABILITY_PKGDIR)/stability.service \
+	$(INSTALL) -D -m 0644 $(@D)/service/stability.service \
 		$(TARGET_DIR)/usr/lib/systemd/system/stability.service
 endef
 

@@ -45,6 +45,9 @@ STABILITY_UNPACKDIR = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
 do_install:append() {
     install -D -m 0644 ${STABILITY_CONFIG} ${D}${sysconfdir}/stability/config.ini
     install -D -m 0644 ${S}/service/stability.default ${D}${sysconfdir}/default/stability
+    # The man pages go to ${PN}-doc (FILES:${PN}-doc has ${mandir}).
+    install -D -m 0644 ${S}/docs/man/stability.8 ${D}${mandir}/man8/stability.8
+    install -D -m 0644 ${S}/docs/man/stability.ini.5 ${D}${mandir}/man5/stability.ini.5
     if ${@bb.utils.contains('DISTRO_FEATURES', 'systemd', 'true', 'false', d)}; then
         install -D -m 0644 ${S}/service/stability.service \
             ${D}${systemd_system_unitdir}/stability.service

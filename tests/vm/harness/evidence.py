@@ -126,3 +126,23 @@ def disk_ls(image, path="/"):
         if len(parts) >= 5 and parts[4] not in (".", ".."):
             names.append(parts[4])
     return names
+
+
+def cmos_writes(run, after=0.0):
+    """[(t, register, value)]: the guest's writes to CMOS registers, from the
+    trace point memory_region_ops_write (the index port 0x70, then the data
+    port 0x71), on the run's clock. That trace point logs every MMIO and port
+    write: enable it only around what matters (the Malta's kernel writes the
+    CMOS index ~300,000 times while it boots)."""
+    rx = re.compile(r"addr 0x(7[01]) value 0x([0-9a-f]+) .*name '(rtc|rtc-index)'")
+    out, index = [], None
+    for t, text in run.vm.trace_lines(r"^memory_region_ops_write .*name 'rtc(-index)?'"):
+        m = rx.search(text)
+        if not m:
+            continue
+        port, value = int(m.group(1), 16), int(m.group(2), 16)
+        if port == 0x70:
+            index = value & 0x7F
+        elif index is not None and t >= after:
+            out.append((t, index, value))
+    return out

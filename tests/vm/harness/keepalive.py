@@ -6,7 +6,8 @@ default (a third of it). The host's evidence, all from QEMU:
   daemon's start of the watchdog, and the stop of a magic close (a 0 write);
 - its timer preload and reload registers (trace memory_region_ops_write): the
   timeout the guest's driver programmed, and every ping, with host times;
-- QMP WATCHDOG / SHUTDOWN events, and the guest's markers (GUEST_CRASHLOADED).
+- QMP WATCHDOG / SHUTDOWN events, and the guest's markers (GUEST_CRASHLOADED, or
+  GUEST_MARK from the marker UART).
 The checks read the trace once QEMU has ended (`finish`), when it is complete.
 """
 from scenario import Fail
@@ -97,11 +98,11 @@ def finish(run, timeout):
 
 
 def starts(run):
-    return [t for t, v in run.watchdog_enables() if v & 0x2]
+    return run.watchdog_starts()
 
 
 def stops(run):
-    return [t for t, v in run.watchdog_enables() if not v & 0x2]
+    return run.watchdog_stops()
 
 
 def armed(run, start, kt=KT):
@@ -111,10 +112,11 @@ def armed(run, start, kt=KT):
     armed (its last enable in that span)."""
     en = starts(run)
     early = [round(t, 3) for t in en if t < start]
-    run.expect(not early, f"the i6300esb was enabled before the daemon started: {early}")
+    run.expect(not early, f"the watchdog was started before the daemon started: {early}")
     en = [t for t in en if t <= start + ARM_BOUND]
-    run.expect(en, f"the i6300esb was not enabled within {ARM_BOUND:.0f} s of the daemon's start"
-                   f" (enable register writes: {fmt(run.watchdog_enables())})")
+    run.expect(en, f"the watchdog ({run.scenario.watchdog_model}) was not started within"
+                   f" {ARM_BOUND:.0f} s of the daemon's start"
+                   f" (starts: {[round(x, 3) for x in starts(run)]})")
     t = en[-1]
     tos = [(x, s) for x, s in run.watchdog_timeouts() if start <= x <= t + 1.0]
     run.expect(tos and tos[-1][1] == kt,
@@ -164,7 +166,7 @@ def watchdog_after(run, t, timeout, what):
     wd = run.vm.wait_event("WATCHDOG", timeout, after=t)
     if wd is None:
         raise Fail(f"no WATCHDOG within {timeout:.0f} s after {what}"
-                   f" (events: {[e for e in run.vm.events if e.name != 'GUEST_CRASHLOADED']})")
+                   f" (events: {[e for e in run.vm.events if e.name not in ('GUEST_CRASHLOADED', 'GUEST_MARK')]})")
     run.expect(wd.data.get("action") == "reset", f"WATCHDOG action {wd.data}")
     reason = run.shutdown_reason(5, after=wd.t)
     run.expect(reason == "guest-reset", f"after WATCHDOG, SHUTDOWN reason {reason}")

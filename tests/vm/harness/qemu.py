@@ -12,6 +12,12 @@ then writes the "crash loaded" bit to a pvpanic-pci device, which QEMU reports
 at once as the QMP event GUEST_CRASHLOADED (it changes nothing else). The k-th
 such event is the k-th marker: the host knows when the guest reached a point
 from QMP alone, to within the time of one busybox exec (see README).
+
+Boards without pvpanic (the 32-bit ARM and MIPS machines) use a marker line
+instead (marker="serial"): a second UART of the board on its own socket, which
+the guest writes nothing but marker names to (`echo NAME` into an open tty, no
+exec). Each line is timestamped on the host when its first byte arrives and
+kept as the event GUEST_MARK {"name": NAME}.
 """
 import json
 import os
@@ -65,10 +71,16 @@ def _connect(path, proc, deadline):
 class VM:
     """A VM built from a spec (see Machine in scenario.py); start() boots it."""
 
-    def __init__(self, argv, outdir, trace_events=()):
+    def __init__(self, argv, outdir, trace_events=(), marker="pvpanic"):
         self.argv = list(argv)
         self.outdir = outdir
         self.trace_events = list(trace_events)
+        if marker not in ("pvpanic", "serial"):
+            raise ValueError(f"marker {marker!r}: pvpanic or serial")
+        self.marker = marker
+        self._mark = None
+        self._mark_buf = b""
+        self._mark_t = None
         self.proc = None
         self.events = []
         self.lines = []
@@ -88,7 +100,8 @@ class VM:
         os.makedirs(self.outdir, exist_ok=True)
         qmp_path = os.path.join(self.outdir, "qmp.sock")
         ser_path = os.path.join(self.outdir, "serial.sock")
-        for p in (qmp_path, ser_path):
+        mark_path = os.path.join(self.outdir, "mark.sock")
+        for p in (qmp_path, ser_path, mark_path):
             if os.path.exists(p):
                 os.unlink(p)
         argv = self.argv + [
@@ -98,6 +111,10 @@ class VM:
             "-chardev", f"socket,id=ser,path={ser_path},server=on,wait=on",
             "-serial", "chardev:ser",
         ]
+        if self.marker == "serial":
+            # The board's second UART (the first is the console).
+            argv += ["-chardev", f"socket,id=mark,path={mark_path},server=on,wait=on",
+                     "-serial", "chardev:mark"]
         if self.trace_events:
             argv += ["-msg", "timestamp=on", "-D", os.path.join(self.outdir, "trace.log")]
             for ev in self.trace_events:
@@ -110,13 +127,18 @@ class VM:
         deadline = time.monotonic() + 30
         self._qmp = _connect(qmp_path, self.proc, deadline)
         self._ser = _connect(ser_path, self.proc, deadline)
+        if self.marker == "serial":
+            self._mark = _connect(mark_path, self.proc, deadline)
         self._evlog = open(os.path.join(self.outdir, "events.log"), "w")
         self._serlog = open(os.path.join(self.outdir, "serial.log"), "w")
         self._qmpf = self._qmp.makefile("rb")
         greeting = json.loads(self._qmpf.readline())
         if "QMP" not in greeting:
             raise VMError(f"unexpected QMP greeting {greeting}")
-        for target in (self._qmp_reader, self._serial_reader):
+        readers = [self._qmp_reader, self._serial_reader]
+        if self._mark:
+            readers.append(self._mark_reader)
+        for target in readers:
             th = threading.Thread(target=target, daemon=True)
             th.start()
             self._threads.append(th)
@@ -146,7 +168,7 @@ class VM:
                 self.proc.wait()
         for th in self._threads:
             th.join(2)
-        for s in (self._qmp, self._ser):
+        for s in (self._qmp, self._ser, self._mark):
             if s:
                 s.close()
         if self._serial_buf:
@@ -215,6 +237,34 @@ class VM:
             for raw in whole:
                 self._add_line(raw)
             self._serial_buf = rest
+
+    def _mark_reader(self):
+        """The marker UART: one name per line, timed by its first byte's arrival."""
+        while True:
+            try:
+                data = self._mark.recv(4096)
+            except OSError:
+                break
+            if not data:
+                break
+            t = time.monotonic() - (self.t0 or time.monotonic())
+            buf = self._mark_buf + data
+            if self._mark_t is None:
+                self._mark_t = t
+            *whole, rest = buf.split(b"\n")
+            for raw in whole:
+                name = raw.decode("utf-8", "replace").strip("\r\n ")
+                if name:
+                    ev = Event(self._mark_t, "GUEST_MARK", {"name": name}, time.time())
+                    with self._cond:
+                        self.events.append(ev)
+                        self._log_event_line({"event": ev.name, "data": ev.data}, ev.t)
+                        self._cond.notify_all()
+                # Bytes after this newline in the same read arrived now too.
+                self._mark_t = t
+            self._mark_buf = rest
+            if not rest:
+                self._mark_t = None
 
     # -- QMP / HMP ------------------------------------------------------------
     def qmp(self, command, timeout=10, **arguments):
@@ -312,7 +362,10 @@ class VM:
 
         Names come from the "@@MARK name" console lines, in order; the time is
         that of the matching GUEST_CRASHLOADED event (None if the event is missing).
+        With the marker UART, names and times come from its lines.
         """
+        if self.marker == "serial":
+            return [(e.data["name"], e.t) for e in self.events if e.name == "GUEST_MARK"]
         names = self._mark_names()
         times = [e.t for e in self.events if e.name == "GUEST_CRASHLOADED"]
         out = [(n, times[i] if i < len(times) else None) for i, n in enumerate(names)]
@@ -327,6 +380,9 @@ class VM:
 
     def wait_mark(self, name, timeout, nth=1):
         def pred():
+            if self.marker == "serial":
+                hits = [e for e in self.events if e.name == "GUEST_MARK" and e.data["name"] == name]
+                return len(hits) >= nth or self.proc.poll() is not None
             names = self._mark_names()
             idx = [i for i, n in enumerate(names) if n == name]
             if len(idx) < nth:

@@ -100,3 +100,102 @@ def powered_off(run):
     run.event("STOP", 5, after=sd.t)
     run.expect(sd.t - before <= INTERVAL + 3, f"power-off {sd.t - before:.2f} s after the indicator")
     return before
+
+
+# -- the 32-bit boards (issue 13): orangepi-pc (armv7) and malta (mipsel) -----
+# softdog's default timeout when nothing sets one (the module's own default is
+# 60 s): short, so a daemon that arms the watchdog without setting its timeout,
+# or arms it when it should not, resets within a short window.
+SOFTDOG = {"softdog": "soft_margin=10"}
+SOFTDOG_DEFAULT = 10.0
+# sunxi_wdt's default when nothing sets one: its maximum, 16 s.
+SUNXI_DEFAULT = 16.0
+
+
+def reset_seen(run, after, timeout, what):
+    """The machine's reset after run time `after`, as the host sees it; returns
+    the time of its first sign.
+
+    With a watchdog device model (i6300esb, the H3's allwinner-wdt): the
+    WATCHDOG event (action reset), then SHUTDOWN guest-reset. On the Malta the
+    watchdog is softdog, a timer in the guest's kernel: the host sees the
+    kernel's restart (the Malta reset register: SHUTDOWN guest-reset) and no
+    WATCHDOG; softdog's console line "Initiating system reboot" must precede it
+    (the guest's word can fail this, never pass it: a reboot(2) has none)."""
+    if run.scenario.watchdog_model:
+        wd = run.vm.wait_event("WATCHDOG", timeout, after=after)
+        if wd is None:
+            raise Fail(f"no WATCHDOG within {timeout:.0f} s after {what}"
+                       f" (events: {notable(run)})")
+        run.expect(wd.data.get("action") == "reset", f"WATCHDOG action {wd.data}")
+        reason = run.shutdown_reason(5, after=wd.t)
+        run.expect(reason == "guest-reset", f"after WATCHDOG, SHUTDOWN reason {reason}")
+        return wd.t
+    sd = run.vm.wait_event("SHUTDOWN", timeout, after=after)
+    if sd is None:
+        raise Fail(f"no reset (SHUTDOWN guest-reset) within {timeout:.0f} s after {what}"
+                   f" (events: {notable(run)})")
+    run.expect(sd.data.get("reason") == "guest-reset", f"SHUTDOWN {sd.data}, expected guest-reset")
+    run.vm.wait_line(r"softdog: Initiating system reboot", 1.0)
+    fired = [ln for ln in run.guest_said(r"softdog: Initiating system reboot") if ln.t >= after]
+    run.expect(fired, "the reset was not softdog's: no 'softdog: Initiating system reboot' on the"
+                      " console before it")
+    wd = run.vm.find_events("WATCHDOG")
+    run.expect(not wd, f"WATCHDOG events on a machine with no watchdog device model: {wd}")
+    return sd.t
+
+
+def notable(run):
+    return [e for e in run.vm.events if e.name not in ("GUEST_CRASHLOADED", "GUEST_MARK", "RESUME")]
+
+
+def no_reset_before(run, t, what):
+    """No WATCHDOG, RESET or SHUTDOWN before run time t."""
+    bad = [e for e in run.vm.events if e.name in ("WATCHDOG", "RESET", "SHUTDOWN") and e.t < t]
+    if bad:
+        raise Fail(f"{what}: {bad[0].name} {bad[0].data} at t={bad[0].t:.2f} (events: {bad})")
+
+
+def timeout_logged(run, seconds):
+    """The daemon's log names the timeout it read back after WDIOC_SETTIMEOUT,
+    last before the reset ("armed (N s timeout in force)"; before issue 12's
+    fault path "armed with a N s timeout"): the guest's word, so it can only fail."""
+    import re
+    rx = re.compile(r"armed (?:with a |\()(\d+) s timeout")
+    said = [m for m in (rx.search(ln.text) for ln in run.vm.lines) if m]
+    run.expect(said, "the daemon did not log the timeout it armed the watchdog with")
+    run.expect(int(said[-1].group(1)) == int(seconds),
+               f"the daemon read back another timeout: {said[-1].string!r}, asked {seconds:.0f} s")
+
+
+def board_watchdog_reset(run, name="fault"):
+    """d01 on any board: indicator -> reset within interval + wdt_timeout + 1.5 s.
+    With the Allwinner watchdog the host also sees the daemon program wdt_timeout
+    (MODE's interval) and start it after the indicator, and the expiry one
+    timeout after the last reload. Returns the latency."""
+    before, created = indicator(run, name)
+    nothing_before(run, before)
+    # Past the drivers' defaults (sunxi 16 s, softdog as loaded here 10 s):
+    # a daemon that never sets the timeout fails with its real latency.
+    t = reset_seen(run, before, 30, "the indicator")
+    latency = t - before
+    run.metric("indicator_to_reset_s", latency)
+    run.metric("marker_bracket_s", created - before)
+    run.expect(latency <= LATENCY_BOUND,
+               f"indicator -> reset took {latency:.2f} s, bound {LATENCY_BOUND:.1f} s")
+    if run.scenario.watchdog_model == "allwinner":
+        run.vm.wait_exit(10)
+        early = [round(x, 3) for x in run.watchdog_starts() if x < before]
+        run.expect(not early, f"the watchdog was started before the indicator: {early}")
+        starts = [x for x in run.watchdog_starts() if x >= before]
+        run.expect(starts, "the H3 watchdog was not started after the indicator (MODE enable)")
+        run.metric("indicator_to_arming_s", starts[0] - before)
+        tos = [(x, s) for x, s in run.watchdog_timeouts() if before <= x <= t]
+        run.expect(tos and tos[-1][1] == WDT_TIMEOUT,
+                   f"timeout programmed before the reset: {[(round(x, 3), s) for x, s in tos]},"
+                   f" expected wdt_timeout = {WDT_TIMEOUT:.0f} s")
+        last = [p for p in run.watchdog_pings() if p < t]
+        run.expect(last, "no reload of the H3 watchdog before its expiry")
+        run.metric("last_reload_to_watchdog_s", t - last[-1])
+    timeout_logged(run, WDT_TIMEOUT)
+    return latency

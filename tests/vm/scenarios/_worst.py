@@ -104,9 +104,10 @@ DM_MODULES = ("i6300esb", "virtio_pci", "virtio_blk", "ext4", "crc32c_generic", 
 DM_PROGRAMS = ("/usr/sbin/dmsetup",)
 
 
-def reset_within(run, bound=BOUND, name="fault", early=None):
+def reset_within(run, bound=BOUND, name="fault", early=None, rebooting=False):
     """indicator -> WATCHDOG -> guest reset within `bound` (and, if `early`,
-    not before: the storage was given its time). Returns the latency."""
+    not before: the storage was given its time). `rebooting`: QEMU resets
+    the machine (ACTIONS_REBOOT) instead of ending. Returns the latency."""
     before = run.mark(f"{name}-before", 120)
     bad = [e for e in run.vm.events if e.name in ("WATCHDOG", "SHUTDOWN", "RESET") and e.t < before]
     if bad:
@@ -115,8 +116,11 @@ def reset_within(run, bound=BOUND, name="fault", early=None):
     if wd is None:
         raise Fail(f"no WATCHDOG within {bound + 25:.0f} s after the indicator"
                    f" (events: {[e for e in run.vm.events if e.name != 'GUEST_CRASHLOADED']})")
-    reason = run.shutdown_reason(5, after=wd.t)
-    run.expect(reason == "guest-reset", f"after WATCHDOG, SHUTDOWN reason {reason}")
+    if rebooting:
+        run.event("RESET", 5, after=wd.t)
+    else:
+        reason = run.shutdown_reason(5, after=wd.t)
+        run.expect(reason == "guest-reset", f"after WATCHDOG, SHUTDOWN reason {reason}")
     latency = wd.t - before
     run.metric("indicator_to_watchdog_s", latency)
     run.expect(latency <= bound, f"indicator -> WATCHDOG took {latency:.2f} s, bound {bound:.1f} s")
