@@ -4,9 +4,11 @@ NAME is a scenario (file name in tests/vm/scenarios without .py); GROUP is
 `smoke` (harness mechanics, busybox only), `daemon` (the daemon's scenarios),
 `keepalive` (the daemon's keepalive mode, issue 8), `worst` (the board at its
 worst, issue 12), an architecture (`x86_64`, `aarch64`, `armv7`, `mipsel`:
-its scenarios of every group but `measure`), or `all` (the default: every
-group but `measure`). Prints one line per scenario and a closing
-"N passed, N failed" line; exits 1 if any failed.
+its scenarios of every group but `measure` and `peers`), `peers` (stability
+beside the classic watchdog daemon and BusyBox's, issue 17; bench/run --peers
+runs them), or `all` (the default: every group but `measure` and `peers`).
+Prints one line per scenario and a closing "N passed, N failed" line; exits 1
+if any failed.
 
 Binaries: x86_64 and aarch64 are built here (cargo, stable, rustup's std).
 The 32-bit ARM and MIPS binaries are the cross matrix's (scripts/cross-test.sh,
@@ -30,7 +32,7 @@ sys.path.insert(0, SCEN_DIR)
 from scenario import run_scenario, Host, ARCHES, STALL_S  # noqa: E402
 # Targets built here; the others come from the cross matrix.
 BUILT_HERE = ("x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl")
-GROUPS = ("smoke", "daemon", "keepalive", "worst", "measure")
+GROUPS = ("smoke", "daemon", "keepalive", "worst", "measure", "peers")
 
 
 def load_scenarios():
@@ -121,11 +123,12 @@ def main():
     selected = []
     for w in wanted:
         if w == "all":
-            selected += [n for n, sc in scenarios.items() if sc.group != "measure"]
+            selected += [n for n, sc in scenarios.items() if sc.group not in ("measure", "peers")]
         elif w in GROUPS:
             selected += [n for n, sc in scenarios.items() if sc.group == w]
         elif w in ARCHES:
-            selected += [n for n, sc in scenarios.items() if sc.arch == w and sc.group != "measure"]
+            selected += [n for n, sc in scenarios.items()
+                         if sc.arch == w and sc.group not in ("measure", "peers")]
         elif w in scenarios:
             selected.append(w)
         else:

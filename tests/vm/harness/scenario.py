@@ -93,6 +93,9 @@ class Scenario:
     trace: Optional[tuple] = None   # QEMU trace points; None: the machine's watchdog writes
     group: str = "daemon"           # smoke | daemon | keepalive | worst | measure (measure: only when named)
     host_programs: tuple = ()       # host (x86_64) programs copied in with their shared libraries
+    # f(cpio, host): adds more to the initramfs (files made from the work
+    # directory's downloads, e.g. the peers of bench/run --peers)
+    initramfs: Optional[Callable] = None
     doc: str = ""
 
     def __post_init__(self):
@@ -387,6 +390,8 @@ def build_initramfs(sc, host, out):
             why = host.missing.get(sc.binary_key, "build failed or was skipped")
             raise Fail(f"no daemon binary for {sc.target} ({sc.profile}): {why}")
         c.copy("bin/stability", binary, 0o755)
+    if sc.initramfs is not None:
+        sc.initramfs(c, host)
     c.write(out)
 
 
@@ -442,8 +447,8 @@ def qemu_argv(sc, host, initrd, disks, outdir):
 
 
 def make_disk(sc, host, contents, base, size_mb):
-    """An ext4 image `base`.img holding `contents` ({path: text or DAEMON};
-    a path ending in / is a directory)."""
+    """An ext4 image `base`.img holding `contents` ({path: text, DAEMON, or
+    f(host) -> bytes}; a path ending in / is a directory)."""
     src = base + "-src"
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -459,6 +464,11 @@ def make_disk(sc, host, contents, base, size_mb):
                 why = host.missing.get(sc.binary_key, "build failed or was skipped")
                 raise Fail(f"no daemon binary for {sc.target} ({sc.profile}): {why}")
             shutil.copy(binary, full)
+            os.chmod(full, 0o755)
+            continue
+        if callable(text):
+            with open(full, "wb") as f:
+                f.write(text(host))
             os.chmod(full, 0o755)
             continue
         with open(full, "w") as f:

@@ -60,6 +60,46 @@ dm_hang() {
 }
 """
 
+# Memory exhausted (w05, and the peers of bench/run --peers): most of RAM
+# pinned in a tmpfs, then three anonymous hogs that the OOM killer keeps
+# killing; after 8 s of the storm the device-mapper target "slow" (DM_SETUP)
+# stops answering, so nothing on it can be read back any more.
+MEMORY_STORM = r"""
+mkdir -p /fill
+mount -t tmpfs -o size=100% fill /fill
+avail=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+dd if=/dev/zero of=/fill/pinned bs=1M count=$((avail - 40)) 2>/dev/null
+say "pinned $((avail - 40)) MiB in tmpfs; $(grep -E '^MemAvailable' /proc/meminfo)"
+hog() { while :; do dd if=/dev/zero of=/dev/null bs=32M count=100000 2>/dev/null; done; }
+hog & hog & hog &
+sleep 8
+dmsetup suspend --noflush --nolockfs slow || say "dmsetup suspend failed"
+say "the binary's disk is hung"
+sleep 3
+say "OOM kills so far: $(dmesg | grep -c 'Killed process')"
+"""
+
+# The CPU taken (w07, and the peers): a busy loop at nice -20 on every CPU
+# and a SCHED_FIFO hog at priority 50 (a runaway real-time application)
+# under the kernel's default RT throttling. The scenario's shell first goes
+# to SCHED_FIFO 99, so that its markers are not starved as well (they would
+# be seconds apart). Needs chrt (CPU_PROGRAMS).
+CPU_HOGS = r"""
+say "rt throttling: $(cat /proc/sys/kernel/sched_rt_runtime_us) / $(cat /proc/sys/kernel/sched_rt_period_us)"
+# This shell's own pid ($$ is init's in a subshell), to SCHED_FIFO 99 first;
+# the loops it starts get their policies explicitly (a child inherits it).
+read -r me _ < /proc/self/stat
+chrt -f -p 99 "$me"
+i=0
+while [ "$i" -lt "$(nproc)" ]; do
+    chrt -o 0 sh -c 'while :; do :; done' &
+    renice -n -20 -p $! >/dev/null
+    i=$((i + 1))
+done
+chrt -f 50 sh -c 'while :; do :; done' &
+"""
+CPU_PROGRAMS = ("/usr/bin/chrt",)
+
 DM_MODULES = ("i6300esb", "virtio_pci", "virtio_blk", "ext4", "crc32c_generic", "dm_mod")
 DM_PROGRAMS = ("/usr/sbin/dmsetup",)
 

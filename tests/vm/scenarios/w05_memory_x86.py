@@ -14,19 +14,7 @@ dm_setup
 DAEMON_PID=$!
 sleep 2
 say "daemon: $(grep -E '^(VmRSS|VmLck)' /proc/$DAEMON_PID/status | tr -s ' \n' ' ')"
-mkdir -p /fill
-mount -t tmpfs -o size=100% fill /fill
-avail=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
-dd if=/dev/zero of=/fill/pinned bs=1M count=$((avail - 40)) 2>/dev/null
-say "pinned $((avail - 40)) MiB in tmpfs; $(grep -E '^MemAvailable' /proc/meminfo)"
-hog() { while :; do dd if=/dev/zero of=/dev/null bs=32M count=100000 2>/dev/null; done; }
-hog & hog & hog &
-sleep 8
-dmsetup suspend --noflush --nolockfs slow || say "dmsetup suspend failed"
-say "the binary's disk is hung"
-sleep 3
-say "OOM kills so far: $(dmesg | grep -c 'Killed process')"
-create_indicator fault
+""" + w.MEMORY_STORM + r"""create_indicator fault
 sleep 40
 say "no reset 40 s after the indicator"
 """
