@@ -325,7 +325,7 @@ fn chain(cfg: &Config, plan: &Plan, ctx: &Context, held: &mut Held, storage_ok: 
     update_record("none", &failed);
     durable!(
         Critical,
-        "every recovery device failed, the board was NOT reset: {failed}"
+        "every recovery device failed; stability did NOT reset the board: {failed}"
     );
     Outcome::Failed(failed)
 }

@@ -149,6 +149,10 @@ pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
             crate::fsutil::kind(st.st_mode as u32)
         ));
     }
+    // The open itself may have started a watchdog's timer: say so when the
+    // device then fails, since the board may reset after all.
+    const OPENED: &str = "; if it is a watchdog after all, the open may have started its timer, \
+         so the board may still reset at the driver's default timeout";
     let raw = fd.as_raw_fd();
     let mut info = uapi::WatchdogInfo {
         options: 0,
@@ -165,11 +169,11 @@ pub fn open_checked(node: &CStr, at_fault: bool) -> Result<Opened, Msg> {
                 "EINVAL"
             };
             msg!(
-                "{path} is not a watchdog: WDIOC_GETSUPPORT failed ({name}: {})",
+                "{path} is not a watchdog: WDIOC_GETSUPPORT failed ({name}: {}){OPENED}",
                 strerror(e)
             )
         }
-        e => msg!("WDIOC_GETSUPPORT on {path} failed: {}", strerror(e)),
+        e => msg!("WDIOC_GETSUPPORT on {path} failed: {}{OPENED}", strerror(e)),
     })?;
     let identity = crate::msg::sanitize(until_nul(&info.identity));
     let mut bootstatus: libc::c_int = 0;

@@ -87,6 +87,18 @@ fn dev_null_is_not_a_watchdog_nor_an_rtc() {
             .contains("watchdog: /dev/null is not a watchdog: WDIOC_GETSUPPORT failed (ENOTTY"),
         "{out:?}"
     );
+    // Opening a node may start a real watchdog's timer: the message must not
+    // let the reader believe nothing can reset the board now.
+    assert!(
+        out.stderr
+            .contains("the open may have started its timer, so the board may still reset"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("every recovery device failed; stability did NOT reset the board"),
+        "{out:?}"
+    );
     assert!(
         out.stderr.contains("rtc: RTC_RD_TIME on /dev/null failed"),
         "{out:?}"
