@@ -21,7 +21,7 @@ pub fn open<P: ?Sized + NixPath>(path: &P, flags: OFlag) -> nix::Result<OwnedFd>
 
 /// Reads an open file to its end, refusing more than `limit` bytes; `size`
 /// is what fstat said (a hint: the file may change).
-pub fn read_to_end(fd: &OwnedFd, size: i64, limit: usize) -> nix::Result<Vec<u8>> {
+pub fn read_to_end(fd: &OwnedFd, size: libc::off_t, limit: usize) -> nix::Result<Vec<u8>> {
     let hint = usize::try_from(size).unwrap_or(0);
     let mut buf = vec![0u8; hint.min(limit) + 1];
     let mut len = 0;
