@@ -363,7 +363,51 @@ def run_mk(work, src, config, cargo_home, override):
     return build, target
 
 
+def mk_cargo_env(work, config):
+    """STABILITY_CARGO_ENV as stability.mk sets it under these .config lines
+    and Buildroot's toolchain variables."""
+    mk = work / "cargo-env.mk"
+    mk.write_text(config + """
+UPPERCASE = $(shell echo '$(1)' | tr 'a-z-' 'A-Z_')
+qstrip = $(strip $(subst ",,$(1)))
+cargo-package :=
+include %s
+print:
+	@printf '%%s\\n' '$(strip $(STABILITY_CARGO_ENV))'
+""" % (PKG / "stability.mk"))
+    r = subprocess.run(["make", "--no-print-directory", "-f", str(mk), "print"],
+                       capture_output=True, text=True, cwd=work)
+    if r.returncode != 0:
+        problem(PKG / "stability.mk", 0, f"make cannot read it: {r.stderr.strip()}")
+        return None
+    return r.stdout.strip()
+
+
+def check_time64(work):
+    """musl builds get the libc crate's 64-bit time_t (the cfg for musl >= 1.2),
+    ARM keeps pkg-cargo.mk's own flag, glibc builds get nothing."""
+    cfg = "--cfg libc_unstable_musl_v1_2"
+    cases = (
+        ("BR2_TOOLCHAIN_USES_MUSL = y\nNORMALIZED_ARCH = arm\n"
+         "RUSTC_TARGET_NAME = armv7-unknown-linux-musleabihf\n",
+         f'CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="{cfg} '
+         '-Clink-arg=-Wl,--allow-multiple-definition"'),
+        ("BR2_TOOLCHAIN_USES_MUSL = y\nNORMALIZED_ARCH = mips\n"
+         "RUSTC_TARGET_NAME = mipsel-unknown-linux-musl\n",
+         f'CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS="{cfg}"'),
+        ("BR2_TOOLCHAIN_USES_GLIBC = y\nNORMALIZED_ARCH = arm\n"
+         "RUSTC_TARGET_NAME = armv7-unknown-linux-gnueabihf\n", ""),
+    )
+    for config, want in cases:
+        got = mk_cargo_env(work, config)
+        if got is not None and got != want:
+            problem(PKG / "stability.mk", 0,
+                    f"with {config.strip().replace(chr(10), ', ')}: STABILITY_CARGO_ENV is "
+                    f"{got!r}, expected {want!r}")
+
+
 def check_mk(work, src, cargo_home):
+    check_time64(work)
     config_ini = (src / "config.ini").read_text()
     if len(re.findall(r"^recovery_device = .*$", config_ini, re.M)) != 1:
         problem("config.ini", 0, "has not exactly one 'recovery_device = ' line, "

@@ -285,6 +285,18 @@ def check_local_conf(bb, release, stub_dir, workdir, fail):
                f"{release}: STABILITY_RELEASE_SHA256 does not reach SRC_URI[sha256sum]")
 
 
+def check_time64(bb, release, stub_dir, workdir, fail):
+    """A musl build gets the libc crate's 64-bit time_t (musl >= 1.2); a glibc
+    build gets nothing it does not ask for."""
+    cfg = "--cfg libc_unstable_musl_v1_2"
+    d = parse(bb, release, stub_dir, workdir, local_conf='OVERRIDES .= ":libc-musl"\n')
+    fail.check(cfg in (d.getVar("RUSTFLAGS") or ""),
+               f"{release}: with TCLIBC = musl, RUSTFLAGS lacks {cfg} (32-bit time_t after 2038)")
+    d = parse(bb, release, stub_dir, workdir, local_conf='OVERRIDES .= ":libc-glibc"\n')
+    fail.check(cfg not in (d.getVar("RUSTFLAGS") or ""),
+               f"{release}: with glibc, RUSTFLAGS has {cfg}")
+
+
 def check_layer(bb, fail):
     """layer.conf as bitbake reads it, and the files yocto-check-layer asks for."""
     import fnmatch
@@ -343,6 +355,7 @@ def main():
         except Exception as e:
             fail.check(False, f"{release}: bitbake cannot parse the example bbappend: {e}")
         check_local_conf(bb, release, work / "stubs", workdir, fail)
+        check_time64(bb, release, work / "stubs", workdir, fail)
     for item in fail.items:
         print(item, file=sys.stderr)
     if not fail.items:

@@ -27,6 +27,20 @@ endef
 STABILITY_PRE_BUILD_HOOKS += STABILITY_VENDOR_CRATES
 endif
 
+# musl: the libc crate gives 32-bit musl targets musl 1.1's 32-bit time_t
+# unless told the musl is 1.2 or newer (Buildroot's is), and the wall clock
+# would then fail after 2038-01-19. This variable replaces the one
+# pkg-cargo.mk sets for ARM, so its flag is repeated. glibc: see
+# docs/toolchains.md, "Y2038 on the 32-bit builds".
+ifeq ($(BR2_TOOLCHAIN_USES_MUSL),y)
+STABILITY_RUSTFLAGS = --cfg libc_unstable_musl_v1_2
+ifeq ($(NORMALIZED_ARCH),arm)
+STABILITY_RUSTFLAGS += -Clink-arg=-Wl,--allow-multiple-definition
+endif
+STABILITY_CARGO_ENV += \
+	CARGO_TARGET_$(call UPPERCASE,$(RUSTC_TARGET_NAME))_RUSTFLAGS="$(STABILITY_RUSTFLAGS)"
+endif
+
 STABILITY_RECOVERY_DEVICE = $(call qstrip,$(BR2_PACKAGE_STABILITY_RECOVERY_DEVICE))
 
 # The shipped config, with the recovery device chosen in menuconfig. A file

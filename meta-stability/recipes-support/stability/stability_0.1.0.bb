@@ -28,6 +28,12 @@ require stability-crates.inc
 
 inherit cargo cargo-update-recipe-crates systemd update-rc.d
 
+# 32-bit musl (TCLIBC = "musl"): the libc crate gives musl 1.1's 32-bit
+# time_t unless told the musl is 1.2 or newer (scarthgap's is 1.2.4), and the
+# wall clock would then fail after 2038-01-19. Nothing changes on 64-bit
+# targets. glibc: see docs/toolchains.md, "Y2038 on the 32-bit builds".
+RUSTFLAGS:append:libc-musl = " --cfg libc_unstable_musl_v1_2"
+
 # Both init flavours are packaged; systemd.bbclass and update-rc.d.bbclass
 # each act only when DISTRO_FEATURES has theirs.
 SYSTEMD_SERVICE:${PN} = "stability.service"
