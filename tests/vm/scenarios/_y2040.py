@@ -100,8 +100,8 @@ say "still running 120 s after the indicator"
 # (harness/setclock.py, a few instructions laid out by hand) does what
 # `date -u -s "2040-01-01 00:00:00"; hwclock -w -u` would:
 # - H3: clock_settime64 only. The RTC stays where QEMU started it (the host's
-#   time, frozen): the sun6i RTC counts years 1970-2033 (6 bits; Linux's
-#   range ends 2033-12-31), so no H3 can hold 2040 in its RTC.
+#   time, frozen), and Linux's sun6i-rtc ends the H3 RTC's range at
+#   2033-12-31 23:59:59: no H3 holds 2040 in its RTC.
 # - Malta: clock_settime64, then RTC_SET_TIME on /dev/rtc0 (the MC146818
 #   holds 2040). Booting in 2040 instead (QEMU -rtc base, the kernel's
 #   hctosys) was tried: busybox's 32-bit stat then fails on every file made
