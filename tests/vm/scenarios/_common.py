@@ -199,3 +199,46 @@ def board_watchdog_reset(run, name="fault"):
         run.metric("last_reload_to_watchdog_s", t - last[-1])
     timeout_logged(run, WDT_TIMEOUT)
     return latency
+
+
+# The H3's sun6i RTC alarm (d25, d30). QEMU's allwinner-rtc model neither keeps
+# the alarm registers (they read 0 through the bus) nor lets its clock tick
+# (the time is the host's at reset, frozen): what the host can observe is the
+# guest driver's writes, traced with host timestamps. The Linux driver sets a
+# countdown: ALARM0_COUNTER = alarm - RTC time, which with the frozen clock is
+# rtc_wake_delay exactly; then the counter enable, its interrupt and the
+# wake-up output.
+H3_RTC_BASE = 0x01F00000
+H3_RTC_COUNTER, H3_RTC_ENABLE, H3_RTC_IRQ_EN, H3_RTC_CONFIG = 0x20, 0x28, 0x2C, 0x50
+
+
+def h3_alarm_set(run, before, delay):
+    """The traced alarm writes after host time `before`: the counter =
+    `delay`, then enable, IRQ and wake-up set. Returns the counter write's time."""
+    import evidence
+    regs = {off: evidence.phys_word(run.vm, H3_RTC_BASE + off)
+            for off in (H3_RTC_COUNTER, H3_RTC_ENABLE, H3_RTC_IRQ_EN, H3_RTC_CONFIG)} \
+        if run.vm.alive() else {}
+    if regs:
+        run.note("H3 RTC through the bus (QEMU keeps none of these): "
+                 + " ".join(f"{off:#x}={v:#x}" for off, v in regs.items()))
+    writes = [(t, off, v) for t, off, v in run.aw_rtc_writes() if t >= before]
+    last = {}
+    for t, off, v in writes:
+        last[off] = (t, v)
+    run.expect(H3_RTC_COUNTER in last and last[H3_RTC_COUNTER][1] != 0,
+               f"no alarm counter written after the indicator (RTC writes: "
+               f"{[(round(t, 3), hex(o), v) for t, o, v in writes]})")
+    t_set, counter = last[H3_RTC_COUNTER]
+    run.metric("alarm_counter_s", counter)
+    run.metric("indicator_to_alarm_write_s", t_set - before)
+    run.expect(counter == delay, f"alarm counter {counter} s, expected rtc_wake_delay = {delay} s"
+                                 " (QEMU's H3 RTC does not tick)")
+    for off, what in ((H3_RTC_ENABLE, "counter enable"), (H3_RTC_IRQ_EN, "alarm interrupt"),
+                      (H3_RTC_CONFIG, "wake-up output")):
+        run.expect(off in last and last[off][1] & 1 and last[off][0] >= t_set,
+                   f"the alarm's {what} ({off:#x}) was not set after the counter:"
+                   f" {last.get(off)}")
+    wd = run.vm.find_events("WATCHDOG")
+    run.expect(not wd, f"WATCHDOG events in rtc mode: {wd}")
+    return t_set
