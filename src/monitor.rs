@@ -268,6 +268,8 @@ pub struct Session {
     pub guard: GuardState,
     /// The start-up read of state_dir has not answered yet.
     pub loading: bool,
+    /// A read of the guard file alone is under way (after a refused fault).
+    pub refreshing: bool,
     pub boot_id: heapless::String<36>,
 }
 
@@ -291,6 +293,7 @@ impl Session {
             storage,
             guard: GuardState::Unknown(crate::msg!("state_dir has not been read yet")),
             loading: true,
+            refreshing: false,
             boot_id: clock::boot_id(),
         };
         session.load(cfg);
@@ -321,7 +324,30 @@ impl Session {
                 notice!("state_dir {} answers again", show(&cfg.state_dir));
                 self.loaded(cfg, loaded);
             }
+        } else if self.refreshing {
+            if let Some(read) = self.storage.wait_loaded(0) {
+                self.refreshed(cfg, read);
+            }
         }
+    }
+
+    /// The guard file as read again after a refused fault: it is what an
+    /// operator edits, so it wins over memory (a removed file is a cleared
+    /// guard). An error keeps what memory has.
+    fn refreshed(&mut self, cfg: &Config, read: crate::storage::Loaded) {
+        self.refreshing = false;
+        let Ok(g) = read else {
+            return;
+        };
+        if let GuardState::Known(old) = &self.guard {
+            if old.reached(cfg.max_resets) && !g.reached(cfg.max_resets) {
+                notice!(
+                    "boot-loop guard cleared on disk ({} now): faults reset the board again",
+                    g.show(cfg.max_resets)
+                );
+            }
+        }
+        self.guard = GuardState::Known(g);
     }
 
     fn loaded(&mut self, cfg: &Config, loaded: crate::storage::Loaded) {
@@ -354,6 +380,7 @@ impl Session {
         dry_run: bool,
     ) -> Outcome {
         let now = clock::boottime_ms();
+        self.recheck_refusal(cfg, now);
         let plan = plan::decide(cfg, fault, &mut self.guard, &self.boot_id, now);
         let ctx = Context {
             storage: &self.storage,
@@ -362,6 +389,28 @@ impl Session {
             boot_id: &self.boot_id,
         };
         recovery::handle(cfg, &plan, &ctx, dry_run)
+    }
+
+    /// Before a fault is refused on the guard held in memory, the guard
+    /// file is read again, in case someone cleared it (removed or edited):
+    /// for at most a quarter of reset_deadline, and never when memory lets
+    /// the fault reset the board, so a reset never waits on storage. If
+    /// storage does not answer in time, memory decides.
+    fn recheck_refusal(&mut self, cfg: &Config, now: u64) {
+        let GuardState::Known(g) = &self.guard else {
+            return;
+        };
+        if !g.reached(cfg.max_resets) || self.loading {
+            return;
+        }
+        if !self.refreshing {
+            self.refreshing = self.storage.post(Job::ReadGuard);
+        }
+        if self.refreshing {
+            if let Some(read) = self.storage.wait_loaded(now + cfg.reset_deadline_ms / 4) {
+                self.refreshed(cfg, read);
+            }
+        }
     }
 
     /// Clears the guard once the system has been quiet for the window (in
@@ -405,7 +454,11 @@ impl Session {
     fn fault_ended(&mut self) {
         self.fault_stands();
         if let GuardState::Known(g) = &self.guard {
-            let _ = self.storage.post(Job::SaveGuard(g.clone()));
+            // Not over a guard file someone removed meanwhile; the file as
+            // it then is comes back to memory at a later poll.
+            if self.storage.post(Job::FaultEnded(g.clone())) && !self.loading {
+                self.refreshing = true;
+            }
         }
     }
 

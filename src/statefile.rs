@@ -131,6 +131,21 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
     fsync(&dirfd).map_err(|e| fail("fsync the directory of", e))
 }
 
+/// Whether `dir/name` is there (anything but "no such file" counts as
+/// there, so that a doubt keeps what the caller would write).
+pub fn exists(dir: &CStr, name: &str) -> bool {
+    let mut path = dir.to_bytes().to_vec();
+    path.push(b'/');
+    path.extend_from_slice(name.as_bytes());
+    let Ok(path) = std::ffi::CString::new(path) else {
+        return true;
+    };
+    !matches!(
+        nix::sys::stat::lstat(path.as_c_str()),
+        Err(Errno::ENOENT) | Err(Errno::ENOTDIR)
+    )
+}
+
 /// Reads `dir/name`: Ok(None) when it (or the directory) does not exist.
 pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
     let mut path = dir.to_bytes().to_vec();

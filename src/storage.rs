@@ -76,6 +76,12 @@ pub enum Job {
     },
     /// Save this guard (a clear, or the time of a refused fault).
     SaveGuard(Guard),
+    /// The end of a refused fault: save this guard only if its file is
+    /// still there (someone who removed it cleared the guard on purpose),
+    /// then read the file back for the main thread, as `Load` does.
+    FaultEnded(Guard),
+    /// Read the guard file back for the main thread (nothing else).
+    ReadGuard,
     /// A deliberate stop: the boot file says so.
     Stop,
     /// A reloaded configuration.
@@ -322,6 +328,21 @@ impl Worker {
                         error!("{e}");
                     }
                 }
+            }
+            Job::FaultEnded(g) => {
+                doing("saving the boot-loop guard");
+                if !paths.dry_run && crate::statefile::exists(dir, crate::guard::FILE) {
+                    if let Err(e) = g.save(dir) {
+                        error!("{e}");
+                    }
+                }
+                let read = Guard::load(dir).map_err(|e| crate::msg!("{e}"));
+                lock(&shared.mailbox).loaded = Some(read);
+            }
+            Job::ReadGuard => {
+                doing("reading the boot-loop guard");
+                let read = Guard::load(dir).map_err(|e| crate::msg!("{e}"));
+                lock(&shared.mailbox).loaded = Some(read);
             }
             Job::Stop => {
                 if paths.note_boot && !paths.dry_run {

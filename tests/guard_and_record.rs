@@ -367,6 +367,72 @@ fn a_standing_fault_holds_the_guard_until_a_window_passes_without_it() {
     );
 }
 
+/// Removing the guard file while the daemon runs clears the guard, as the
+/// refusal's own message says: the guard is held in memory, and before this
+/// the daemon kept refusing on it (and wrote the file back when the refused
+/// fault ended). Both orders an operator may use: the file removed while
+/// the refused fault stands (then the fault removed), and the file removed
+/// after the fault has gone.
+#[test]
+fn removing_the_guard_file_while_running_clears_the_guard() {
+    for remove_guard_first in [true, false] {
+        let sb = Sandbox::new("guard-removed");
+        let limit = config(&sb, "max_resets = 1\nreset_window = 1h\n");
+        assert_eq!(trigger(&limit, "one").code(), Some(69));
+        assert_eq!(guard_count(&sb), Some(1));
+        let path = sb.config(&format!(
+            "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\nmax_resets = 1\nreset_window = 1h\n{SAFE_DEVICES}"
+        ));
+        sb.write("fault", "refused");
+        let mut d = support::Daemon::start(stability().args(["--config", &path]));
+        assert!(
+            d.wait_for_log("NOT resetting for this", T),
+            "{}",
+            d.stderr()
+        );
+        if remove_guard_first {
+            std::fs::remove_file(sb.path("state/guard")).unwrap();
+            std::fs::remove_file(sb.path("fault")).unwrap();
+        } else {
+            std::fs::remove_file(sb.path("fault")).unwrap();
+            assert!(
+                d.wait_for_log("is gone: that fault is over", T),
+                "{}",
+                d.stderr()
+            );
+            std::fs::remove_file(sb.path("state/guard")).unwrap();
+        }
+        assert!(
+            d.wait_for_log("is gone: that fault is over", T),
+            "{}",
+            d.stderr()
+        );
+        // Let the end of the refused fault be noted (it must not bring
+        // the removed file back).
+        std::thread::sleep(Duration::from_millis(300));
+        sb.write("fault", "after the guard was removed");
+        let status = d
+            .wait(T)
+            .expect("acts on the fault and ends: every device fails");
+        assert_eq!(
+            status.code(),
+            Some(69),
+            "guard file removed {}: the fault was not acted on:\n{}",
+            if remove_guard_first {
+                "first"
+            } else {
+                "after the fault ended"
+            },
+            d.stderr()
+        );
+        assert!(
+            d.stderr().contains("reason=after the guard was removed"),
+            "{}",
+            d.stderr()
+        );
+    }
+}
+
 /// A boot that ended with neither a deliberate stop nor a reset record (the
 /// record of a reset was lost because storage did not answer in time, or
 /// the power went): the next start says so, `status` reports it, and the
