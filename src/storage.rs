@@ -306,6 +306,20 @@ fn work(shared: &Shared) {
     }
 }
 
+/// Saves a guard the main thread changed (a clear, the time of a refused
+/// fault) only over a guard file that is still there: someone who removed
+/// it meanwhile cleared the guard on purpose, and a reset's own count is
+/// saved by the fault job, which always writes.
+fn save_guard_if_there(paths: &Paths, g: &Guard) {
+    let dir = paths.state_dir.as_c_str();
+    if paths.dry_run || !crate::statefile::exists(dir, crate::guard::FILE) {
+        return;
+    }
+    if let Err(e) = g.save(dir) {
+        error!("{e}");
+    }
+}
+
 fn set_doing(shared: &Shared, what: &'static str) {
     lock(&shared.mailbox).doing = what;
 }
@@ -322,20 +336,12 @@ impl Worker {
                 lock(&shared.mailbox).loaded = Some(loaded);
             }
             Job::SaveGuard(g) => {
-                if !paths.dry_run {
-                    doing("saving the boot-loop guard");
-                    if let Err(e) = crate::statefile::ensure_dir(dir).and_then(|()| g.save(dir)) {
-                        error!("{e}");
-                    }
-                }
+                doing("saving the boot-loop guard");
+                save_guard_if_there(paths, &g);
             }
             Job::FaultEnded(g) => {
                 doing("saving the boot-loop guard");
-                if !paths.dry_run && crate::statefile::exists(dir, crate::guard::FILE) {
-                    if let Err(e) = g.save(dir) {
-                        error!("{e}");
-                    }
-                }
+                save_guard_if_there(paths, &g);
                 let read = Guard::load(dir).map_err(|e| crate::msg!("{e}"));
                 lock(&shared.mailbox).loaded = Some(read);
             }

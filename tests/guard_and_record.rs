@@ -384,23 +384,37 @@ fn removing_the_guard_file_while_running_clears_the_guard() {
             "[general]\nindicator_file_path = $D/fault\nstate_dir = $D/state\nchecking_interval = 50ms\nmax_resets = 1\nreset_window = 1h\n{SAFE_DEVICES}"
         ));
         sb.write("fault", "refused");
+        let guard = sb.path("state/guard");
+        let written = |before: &std::time::SystemTime| {
+            support::wait_for(T, || {
+                std::fs::metadata(&guard)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t != *before)
+            })
+        };
+        let mtime = std::fs::metadata(&guard).unwrap().modified().unwrap();
         let mut d = support::Daemon::start(stability().args(["--config", &path]));
         assert!(
             d.wait_for_log("NOT resetting for this", T),
             "{}",
             d.stderr()
         );
+        // The operator acts once the daemon has noted the refused fault in
+        // the file (the same millisecond is a race no one can win).
+        assert!(written(&mtime), "the refusal was not noted in the guard");
         if remove_guard_first {
-            std::fs::remove_file(sb.path("state/guard")).unwrap();
+            std::fs::remove_file(&guard).unwrap();
             std::fs::remove_file(sb.path("fault")).unwrap();
         } else {
+            let mtime = std::fs::metadata(&guard).unwrap().modified().unwrap();
             std::fs::remove_file(sb.path("fault")).unwrap();
             assert!(
                 d.wait_for_log("is gone: that fault is over", T),
                 "{}",
                 d.stderr()
             );
-            std::fs::remove_file(sb.path("state/guard")).unwrap();
+            assert!(written(&mtime), "the end of the fault was not noted");
+            std::fs::remove_file(&guard).unwrap();
         }
         assert!(
             d.wait_for_log("is gone: that fault is over", T),
@@ -411,9 +425,12 @@ fn removing_the_guard_file_while_running_clears_the_guard() {
         // the removed file back).
         std::thread::sleep(Duration::from_millis(300));
         sb.write("fault", "after the guard was removed");
-        let status = d
-            .wait(T)
-            .expect("acts on the fault and ends: every device fails");
+        let Some(status) = d.wait(T) else {
+            panic!(
+                "the fault after the guard file was removed was not acted on:\n{}",
+                d.stderr()
+            );
+        };
         assert_eq!(
             status.code(),
             Some(69),
