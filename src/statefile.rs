@@ -131,13 +131,18 @@ pub fn write_atomic(dir: &CStr, name: &str, contents: &[u8]) -> Result<(), Strin
     fsync(&dirfd).map_err(|e| fail("fsync the directory of", e))
 }
 
-/// Whether `dir/name` is there (anything but "no such file" counts as
-/// there, so that a doubt keeps what the caller would write).
-pub fn exists(dir: &CStr, name: &str) -> bool {
+/// `dir/name` as a C string.
+fn join(dir: &CStr, name: &str) -> Result<std::ffi::CString, String> {
     let mut path = dir.to_bytes().to_vec();
     path.push(b'/');
     path.extend_from_slice(name.as_bytes());
-    let Ok(path) = std::ffi::CString::new(path) else {
+    std::ffi::CString::new(path).map_err(|_| "a NUL byte in a path".to_owned())
+}
+
+/// Whether `dir/name` is there (anything but "no such file" counts as
+/// there, so that a doubt keeps what the caller would write).
+pub fn exists(dir: &CStr, name: &str) -> bool {
+    let Ok(path) = join(dir, name) else {
         return true;
     };
     !matches!(
@@ -148,10 +153,7 @@ pub fn exists(dir: &CStr, name: &str) -> bool {
 
 /// Reads `dir/name`: Ok(None) when it (or the directory) does not exist.
 pub fn read(dir: &CStr, name: &str) -> Result<Option<String>, String> {
-    let mut path = dir.to_bytes().to_vec();
-    path.push(b'/');
-    path.extend_from_slice(name.as_bytes());
-    let path = std::ffi::CString::new(path).map_err(|_| "a NUL byte in a path".to_owned())?;
+    let path = join(dir, name)?;
     let fd = match crate::fsutil::open(
         path.as_c_str(),
         OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
